@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vbackend: kicks. A frontend write that matches a kick signals its eventfd
+ * inside the kernel and never reaches the trap queue.
+ *
+ * Matching runs on the access path, possibly in interrupt context, over an
+ * RCU list; the id table and the list are changed under the session lock.
+ */
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/slab.h>
+#include <linux/rculist.h>
+#include "vbackend_internal.h"
+
+/**
+ * struct vbackend_kick_entry - one registered kick
+ * @link: on &vbackend_session.kick_list
+ * @rcu: deferred release
+ * @id: id in &vbackend_session.kicks
+ * @space: VBACKEND_SPACE_*
+ * @datamatch: only writes of @data match
+ * @len: access size that matches
+ * @addr: address written
+ * @data: value for @datamatch
+ * @file: the eventfd's file, handed out again by VBACKEND_VMM_GET_KICK
+ * @ctx: its eventfd context
+ */
+struct vbackend_kick_entry {
+	struct list_head link;
+	struct rcu_head rcu;
+	u32 id;
+	u8 space;
+	bool datamatch;
+	u8 len;
+	u64 addr;
+	u64 data;
+	struct file *file;
+	struct eventfd_ctx *ctx;
+};
+
+/**
+ * vbackend_kick_match() - signal the kick a frontend write matches, if any
+ * @s: session
+ * @a: the write
+ *
+ * A data-matched kick wins over a wildcard at the same address and size.
+ *
+ * Return: true when a kick consumed the write. Any context.
+ */
+bool vbackend_kick_match(struct vbackend_session *s,
+			 const struct vbackend_access *a)
+{
+	struct vbackend_kick_entry *k, *hit = NULL;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(k, &s->kick_list, link) {
+		if (k->space != a->space || k->addr != a->addr || k->len != a->size)
+			continue;
+		if (!k->datamatch) {
+			hit = hit ?: k;
+		} else if (k->data == a->data) {
+			hit = k;
+			break;
+		}
+	}
+	if (hit)
+		eventfd_signal(hit->ctx, 1);
+	rcu_read_unlock();
+	return hit;
+}
+
+/**
+ * vbackend_kicks_in() - is any kick inside [start, last] of @space?
+ * @s: session, locked
+ * @space: VBACKEND_SPACE_*
+ * @start: first address
+ * @last: last address
+ *
+ * Return: true when one is.
+ */
+bool vbackend_kicks_in(struct vbackend_session *s, u8 space, u64 start,
+		       u64 last)
+{
+	struct vbackend_kick_entry *k;
+
+	lockdep_assert_held(&s->lock);
+	list_for_each_entry(k, &s->kick_list, link)
+		if (k->space == space && k->addr >= start && k->addr <= last)
+			return true;
+	return false;
+}
+
+static bool vbackend_kick_exists(struct vbackend_session *s,
+				 const struct vbackend_kick_entry *n)
+{
+	struct vbackend_kick_entry *k;
+
+	lockdep_assert_held(&s->lock);
+	list_for_each_entry(k, &s->kick_list, link)
+		if (k->space == n->space && k->addr == n->addr && k->len == n->len &&
+		    k->datamatch == n->datamatch && (!k->datamatch || k->data == n->data))
+			return true;
+	return false;
+}
+
+static void vbackend_kick_release(struct rcu_head *rcu)
+{
+	struct vbackend_kick_entry *k = container_of(rcu, struct vbackend_kick_entry, rcu);
+
+	eventfd_ctx_put(k->ctx);
+	fput(k->file);
+	kfree(k);
+}
+
+static int vbackend_kick_parse(const struct vbackend_kick *uk,
+			       struct vbackend_kick_entry *k)
+{
+	int ret;
+
+	if ((uk->flags & ~(VBACKEND_F_PIO | VBACKEND_KICK_F_DATAMATCH)) || uk->reserved)
+		return -EINVAL;
+	if (uk->len != 1 && uk->len != 2 && uk->len != 4 && uk->len != 8)
+		return -EINVAL;
+	k->space = uk->flags & VBACKEND_F_PIO ? VBACKEND_SPACE_PIO : VBACKEND_SPACE_MMIO;
+	k->datamatch = uk->flags & VBACKEND_KICK_F_DATAMATCH;
+	k->len = uk->len;
+	k->addr = uk->addr;
+	k->data = k->datamatch ? uk->data : 0;
+	if (uk->len < 8 && (k->data >> (uk->len * 8)))
+		return -EINVAL;
+	ret = vbackend_access_check(k->space, k->addr, k->len);
+	if (ret)
+		return ret;
+
+	k->file = fget(uk->fd);
+	if (!k->file)
+		return -EBADF;
+	k->ctx = eventfd_ctx_fileget(k->file);
+	if (IS_ERR(k->ctx)) {
+		fput(k->file);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * vbackend_kick_add() - VBACKEND_KICK_ADD
+ * @s: session
+ * @uarg: &struct vbackend_kick
+ *
+ * Return: 0 or a negative errno, see the uapi header.
+ */
+long vbackend_kick_add(struct vbackend_session *s, void __user *uarg)
+{
+	struct vbackend_kick_entry *k;
+	struct vbackend_kick uk;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(uk, uarg);
+	if (ret)
+		return ret;
+	k = kzalloc(sizeof(*k), GFP_KERNEL_ACCOUNT);
+	if (!k)
+		return -ENOMEM;
+	ret = vbackend_kick_parse(&uk, k);
+	if (ret) {
+		kfree(k);
+		return ret;
+	}
+
+	ret = vbackend_session_backend_lock(s);
+	if (ret)
+		goto out_put;
+	if (!vbackend_range_covers(s, k->space, k->addr, k->len)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (vbackend_kick_exists(s, k)) {
+		ret = -EEXIST;
+		goto out_unlock;
+	}
+	ret = xa_alloc(&s->kicks, &k->id, k,
+		       XA_LIMIT(1, vbackend_limits.max_kicks), GFP_KERNEL_ACCOUNT);
+	if (ret == -EBUSY)
+		ret = -ENOSPC;
+	if (ret)
+		goto out_unlock;
+	list_add_tail_rcu(&k->link, &s->kick_list);
+	atomic_long_inc(&vbackend_stats.kicks);
+	uk.id = k->id;
+	if (s->prov->notifiers_changed)
+		s->prov->notifiers_changed(s);
+	mutex_unlock(&s->lock);
+	return VBACKEND_ARGS_OUT(uarg, uk);
+
+out_unlock:
+	mutex_unlock(&s->lock);
+out_put:
+	eventfd_ctx_put(k->ctx);
+	fput(k->file);
+	kfree(k);
+	return ret;
+}
+
+static void vbackend_kick_remove(struct vbackend_session *s,
+				 struct vbackend_kick_entry *k)
+{
+	lockdep_assert_held(&s->lock);
+	xa_erase(&s->kicks, k->id);
+	list_del_rcu(&k->link);
+	call_rcu(&k->rcu, vbackend_kick_release);
+	atomic_long_dec(&vbackend_stats.kicks);
+}
+
+/**
+ * vbackend_kick_del() - VBACKEND_KICK_DEL
+ * @s: session
+ * @uarg: &struct vbackend_id
+ *
+ * Return: 0 or -ENOENT for an unknown id.
+ */
+long vbackend_kick_del(struct vbackend_session *s, void __user *uarg)
+{
+	struct vbackend_kick_entry *k;
+	struct vbackend_id id;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(id, uarg);
+	if (ret)
+		return ret;
+	if (id.flags || id.reserved)
+		return -EINVAL;
+
+	ret = vbackend_session_backend_lock(s);
+	if (ret)
+		return ret;
+	k = xa_load(&s->kicks, id.id);
+	if (k) {
+		vbackend_kick_remove(s, k);
+		if (s->prov->notifiers_changed)
+			s->prov->notifiers_changed(s);
+	} else {
+		ret = -ENOENT;
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+/**
+ * vbackend_kick_export() - describe the first kick with an id >= @cursor
+ * @s: backend session
+ * @cursor: lowest id wanted
+ * @out: filled with the kick's registration, id included
+ * @file: a new reference on the kick's eventfd file
+ *
+ * Return: 0 or -ENOENT past the last kick.
+ */
+int vbackend_kick_export(struct vbackend_session *s, u32 cursor,
+			 struct vbackend_kick *out, struct file **file)
+{
+	struct vbackend_kick_entry *k;
+	unsigned long idx = cursor;
+
+	mutex_lock(&s->lock);
+	k = xa_find(&s->kicks, &idx, U32_MAX, XA_PRESENT);
+	if (k) {
+		out->flags = (k->space == VBACKEND_SPACE_PIO ? VBACKEND_F_PIO : 0) |
+			     (k->datamatch ? VBACKEND_KICK_F_DATAMATCH : 0);
+		out->addr = k->addr;
+		out->data = k->data;
+		out->len = k->len;
+		out->id = k->id;
+		*file = get_file(k->file);
+	}
+	mutex_unlock(&s->lock);
+	return k ? 0 : -ENOENT;
+}
+
+/**
+ * vbackend_kicks_free() - drop every kick of a closing session
+ * @s: session
+ */
+void vbackend_kicks_free(struct vbackend_session *s)
+{
+	struct vbackend_kick_entry *k, *tmp;
+
+	mutex_lock(&s->lock);
+	list_for_each_entry_safe(k, tmp, &s->kick_list, link)
+		vbackend_kick_remove(s, k);
+	mutex_unlock(&s->lock);
+}

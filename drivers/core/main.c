@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vbackend: the misc device, module parameters and the provider table.
+ */
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+#include <linux/rcupdate.h>
+#include <linux/string.h>
+#include "vbackend_internal.h"
+
+#define VBACKEND_FS_MAGIC	0x7662656e	/* "vben" */
+
+struct vbackend_limits vbackend_limits = {
+	.max_windows = 64,
+	.max_traps = 64,
+	.max_kicks = 256,
+	.max_irqs = 256,
+	.max_pending = 1024,
+};
+
+module_param_named(max_windows, vbackend_limits.max_windows, uint, 0444);
+MODULE_PARM_DESC(max_windows, "Memory windows per session (default 64)");
+module_param_named(max_traps, vbackend_limits.max_traps, uint, 0444);
+MODULE_PARM_DESC(max_traps, "Trap ranges per session (default 64)");
+module_param_named(max_kicks, vbackend_limits.max_kicks, uint, 0444);
+MODULE_PARM_DESC(max_kicks, "Kicks per session (default 256)");
+module_param_named(max_irqs, vbackend_limits.max_irqs, uint, 0444);
+MODULE_PARM_DESC(max_irqs, "Interrupts per session (default 256)");
+module_param_named(max_pending, vbackend_limits.max_pending, uint, 0444);
+MODULE_PARM_DESC(max_pending, "Accesses queued or in flight per session (default 1024)");
+
+static const struct vbackend_provider *const vbackend_providers[] = {
+	&vbackend_vmm_provider,
+};
+
+/**
+ * vbackend_provider_by_id() - find a provider built into this module
+ * @id: VBACKEND_PROVIDER_*
+ *
+ * Return: the provider, or NULL when it is not present.
+ */
+const struct vbackend_provider *vbackend_provider_by_id(u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vbackend_providers); i++)
+		if (vbackend_providers[i]->id == id)
+			return vbackend_providers[i];
+	return NULL;
+}
+
+/**
+ * vbackend_provider_by_name() - find a provider by its target prefix
+ * @name: prefix, e.g. "vmm"
+ *
+ * Return: the provider, or NULL when no provider has that name.
+ */
+const struct vbackend_provider *vbackend_provider_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vbackend_providers); i++)
+		if (!strcmp(vbackend_providers[i]->name, name))
+			return vbackend_providers[i];
+	return NULL;
+}
+
+/**
+ * vbackend_provider_mask() - the providers present
+ *
+ * Return: bit (1 << id) for each provider.
+ */
+u32 vbackend_provider_mask(void)
+{
+	unsigned int i;
+	u32 mask = 0;
+
+	for (i = 0; i < ARRAY_SIZE(vbackend_providers); i++)
+		mask |= BIT(vbackend_providers[i]->id);
+	return mask;
+}
+
+/**
+ * vbackend_providers_ioctl() - offer a command the core does not own to
+ * every provider
+ * @s: session
+ * @cmd: ioctl command
+ * @uarg: its argument
+ *
+ * Return: the first provider's answer that is not -ENOIOCTLCMD, or -ENOTTY.
+ */
+long vbackend_providers_ioctl(struct vbackend_session *s, unsigned int cmd,
+			      void __user *uarg)
+{
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < ARRAY_SIZE(vbackend_providers); i++) {
+		if (!vbackend_providers[i]->ioctl)
+			continue;
+		ret = vbackend_providers[i]->ioctl(s, cmd, uarg);
+		if (ret != -ENOIOCTLCMD)
+			return ret;
+	}
+	return -ENOTTY;
+}
+
+static struct vfsmount *vbackend_mnt;
+
+static int vbackend_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, VBACKEND_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type vbackend_fs_type = {
+	.owner = THIS_MODULE,
+	.name = "vbackend",
+	.init_fs_context = vbackend_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/**
+ * vbackend_alloc_inode() - a private inode for one session's mmaps
+ *
+ * Each session maps its windows through the address space of its own inode,
+ * so that revoking them zaps that session's mappings and nobody else's.
+ *
+ * Return: the inode or an ERR_PTR.
+ */
+struct inode *vbackend_alloc_inode(void)
+{
+	return alloc_anon_inode(vbackend_mnt->mnt_sb);
+}
+
+static __poll_t vbackend_poll(struct file *file, poll_table *wait)
+{
+	struct vbackend_session *s = file->private_data;
+
+	return vbackend_evq_poll(&s->evq, file, wait);
+}
+
+static ssize_t vbackend_read(struct file *file, char __user *buf, size_t len,
+			     loff_t *ppos)
+{
+	struct vbackend_session *s = file->private_data;
+
+	if (READ_ONCE(s->role) == VBACKEND_ROLE_UNBOUND)
+		return -ENOTCONN;
+	return vbackend_evq_read(&s->evq, buf, len,
+				 file->f_flags & O_NONBLOCK);
+}
+
+static ssize_t vbackend_write(struct file *file, const char __user *buf,
+			      size_t len, loff_t *ppos)
+{
+	struct vbackend_session *s = file->private_data;
+
+	switch (READ_ONCE(s->role)) {
+	case VBACKEND_ROLE_UNBOUND:
+		return -ENOTCONN;
+	case VBACKEND_ROLE_FRONTEND:
+		return -EINVAL;	/* nothing to complete on the frontend side */
+	default:
+		return vbackend_evq_write(&s->evq, buf, len);
+	}
+}
+
+static int vbackend_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return vbackend_window_mmap(file->private_data, vma);
+}
+
+const struct file_operations vbackend_fops = {
+	.owner = THIS_MODULE,
+	.open = vbackend_session_open,
+	.release = vbackend_session_release,
+	.read = vbackend_read,
+	.write = vbackend_write,
+	.poll = vbackend_poll,
+	.mmap = vbackend_mmap,
+	.unlocked_ioctl = vbackend_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice vbackend_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "vbackend",
+	.fops = &vbackend_fops,
+	.mode = 0600,
+};
+
+static int __init vbackend_init(void)
+{
+	int ret;
+
+	vbackend_mnt = kern_mount(&vbackend_fs_type);
+	if (IS_ERR(vbackend_mnt))
+		return PTR_ERR(vbackend_mnt);
+	vbackend_stats_init();
+	ret = misc_register(&vbackend_misc);
+	if (ret) {
+		vbackend_stats_exit();
+		kern_unmount(vbackend_mnt);
+	}
+	return ret;
+}
+
+static void __exit vbackend_exit(void)
+{
+	misc_deregister(&vbackend_misc);
+	/* kicks are freed through RCU callbacks that live in this module */
+	rcu_barrier();
+	vbackend_stats_exit();
+	kern_unmount(vbackend_mnt);
+}
+
+module_init(vbackend_init);
+module_exit(vbackend_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("One ioctl ABI for virtio backends on Xen, ivshmem and KVM");
+MODULE_AUTHOR("vbackend developers");

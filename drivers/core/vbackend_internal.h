@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vbackend core: objects shared by the core files and the providers.
+ *
+ * Lock order (outermost first):
+ *   session.lock (mutex) -> provider locks -> evq.lock (spinlock, irqsave)
+ *   eventfd wait-queue lock -> provider locks -> evq.lock   (irqfd wakeups)
+ *   mmap_lock -> session.revoke_sem                        (window faults)
+ */
+#ifndef VBACKEND_INTERNAL_H
+#define VBACKEND_INTERNAL_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/poll.h>
+#include <linux/xarray.h>
+#include <linux/atomic.h>
+#include <linux/vbackend.h>
+
+struct vbackend_session;
+struct vbackend_irqfd;
+
+/**
+ * struct vbackend_limits - per-session caps, set by module parameters
+ * @max_windows: memory windows
+ * @max_traps: trap ranges
+ * @max_kicks: kicks
+ * @max_irqs: interrupts
+ * @max_pending: accesses queued or in flight
+ */
+struct vbackend_limits {
+	unsigned int max_windows;
+	unsigned int max_traps;
+	unsigned int max_kicks;
+	unsigned int max_irqs;
+	unsigned int max_pending;
+};
+
+extern struct vbackend_limits vbackend_limits;
+
+/**
+ * struct vbackend_stats - live object counts, shown in debugfs
+ * @sessions: open sessions
+ * @windows: memory windows
+ * @traps: trap ranges
+ * @kicks: kicks
+ * @irqs: interrupts
+ * @pending: accesses queued or in flight
+ * @regions: VMM memory regions
+ * @pages: frontend pages the module holds a reference on
+ */
+struct vbackend_stats {
+	atomic_long_t sessions;
+	atomic_long_t windows;
+	atomic_long_t traps;
+	atomic_long_t kicks;
+	atomic_long_t irqs;
+	atomic_long_t pending;
+	atomic_long_t regions;
+	atomic_long_t pages;
+};
+
+extern struct vbackend_stats vbackend_stats;
+
+/**
+ * struct vbackend_evnode - something that can sit on an event queue
+ * @link: on &vbackend_evq.queued or (traps only) &vbackend_evq.inflight;
+ *        empty while idle
+ * @type: VBACKEND_EVENT_* it reads as
+ *
+ * Nodes are embedded in their owner, so queuing never allocates and an
+ * event that is already queued is not queued twice (coalescing).
+ */
+struct vbackend_evnode {
+	struct list_head link;
+	u32 type;
+};
+
+/**
+ * struct vbackend_trap_req - one frontend access on its way to the backend
+ * @node: queue linkage
+ * @seq: sequence id given at submission
+ * @access: the access; @access.data is the written value
+ * @complete: called exactly once unless vbackend_trap_cancel() wins, with
+ *            the read value (masked to the access size) and 0, -EIO (the
+ *            backend failed it) or -EPIPE (the backend went away). Called
+ *            with &vbackend_evq.lock held and interrupts off: must not sleep.
+ *
+ * Owned by the provider that submits it; the core only links it.
+ */
+struct vbackend_trap_req {
+	struct vbackend_evnode node;
+	u64 seq;
+	struct vbackend_access access;
+	void (*complete)(struct vbackend_trap_req *req, u64 data, int err);
+};
+
+/**
+ * struct vbackend_evq - the pollable record stream of one session
+ * @lock: protects every field below and the links of all queued nodes
+ * @queued: nodes not yet read
+ * @inflight: trap requests read but not completed
+ * @nr_traps: trap requests on @queued or @inflight
+ * @next_seq: last sequence id handed out
+ * @closed: no new trap requests are taken
+ * @hup: the peer is gone for good: EPOLLHUP, and read() returns 0 once empty
+ * @error: errno reported by the VBACKEND_EVENT_ERROR node
+ * @wq: readers and pollers
+ * @gone: VBACKEND_EVENT_PEER_GONE
+ * @bound: VBACKEND_EVENT_PEER_BOUND
+ * @reset: VBACKEND_EVENT_RESET
+ * @failed: VBACKEND_EVENT_ERROR
+ * @notifiers: VBACKEND_EVENT_NOTIFIERS
+ */
+struct vbackend_evq {
+	spinlock_t lock;		/* see @lock above */
+	struct list_head queued;
+	struct list_head inflight;
+	unsigned int nr_traps;
+	u64 next_seq;
+	bool closed;
+	bool hup;
+	int error;
+	wait_queue_head_t wq;
+	struct vbackend_evnode gone;
+	struct vbackend_evnode bound;
+	struct vbackend_evnode reset;
+	struct vbackend_evnode failed;
+	struct vbackend_evnode notifiers;
+};
+
+enum vbackend_role {
+	VBACKEND_ROLE_UNBOUND,
+	VBACKEND_ROLE_BACKEND,	/* bound to a frontend through a provider */
+	VBACKEND_ROLE_FRONTEND,	/* frontend side, owned by a provider (VMM) */
+};
+
+/**
+ * struct vbackend_provider - one mechanism that reaches frontends
+ * @id: VBACKEND_PROVIDER_*
+ * @name: target-string prefix
+ * @caps: VBACKEND_PROVIDER_CAP_*
+ * @irq_targets: bit per VBACKEND_IRQ_TARGET_* accepted
+ * @bind: attach a backend session to the frontend named by @args; called
+ *        with the session lock held
+ * @unbind: detach a backend session; after it returns no new access is
+ *          submitted to it. Called at release, without the session lock.
+ * @release: tear down a frontend-side session at release
+ * @ioctl: provider-owned commands; -ENOIOCTLCMD for others
+ * @window_check: may [gpa, gpa + size) with @flags be mapped? Session lock held.
+ * @window_pfn: the pfn backing @gpa; called under the session's revoke_sem
+ *              (read), and the pfn must stay valid until the session's
+ *              windows are revoked
+ * @irq_check: is this interrupt target acceptable?
+ * @irq_raise: the backend signalled @irq; atomic context
+ * @irq_detach: @irq is going away; undo what @irq_raise may have queued
+ * @notifiers_changed: kicks or interrupts of the session changed
+ */
+struct vbackend_provider {
+	u32 id;
+	const char *name;
+	u32 caps;
+	u32 irq_targets;
+	int (*bind)(struct vbackend_session *s, char *args);
+	void (*unbind)(struct vbackend_session *s);
+	void (*release)(struct vbackend_session *s);
+	long (*ioctl)(struct vbackend_session *s, unsigned int cmd,
+		      void __user *uarg);
+	int (*window_check)(struct vbackend_session *s, u64 gpa, u64 size,
+			    u32 flags);
+	int (*window_pfn)(struct vbackend_session *s, u64 gpa,
+			  unsigned long *pfn);
+	int (*irq_check)(struct vbackend_session *s,
+			 const struct vbackend_irq *irq);
+	void (*irq_raise)(struct vbackend_session *s,
+			  struct vbackend_irqfd *irq);
+	void (*irq_detach)(struct vbackend_session *s,
+			   struct vbackend_irqfd *irq);
+	void (*notifiers_changed)(struct vbackend_session *s);
+};
+
+/**
+ * struct vbackend_session - everything one open file of /dev/vbackend owns
+ * @ref: the file holds one; so does anyone who reaches the session through
+ *       a provider link (e.g. a VMM forwarding an access)
+ * @inode: private inode whose mapping carries this session's window mmaps,
+ *         so revocation zaps this session's mappings only
+ * @lock: protects @role, @prov, @dead, @next_pgoff and the id tables
+ * @role: what the session is; set once, under @lock
+ * @dead: the frontend is gone; backend operations fail with -EPIPE
+ * @prov: provider behind the session, set together with @role
+ * @prov_data: the provider's per-session state
+ * @revoke_sem: window faults (read) against window revocation (write)
+ * @next_pgoff: mmap offset (in pages) of the next window
+ * @windows: id -> &struct vbackend_window
+ * @traps: id -> &struct vbackend_range
+ * @kicks: id -> &struct vbackend_kick_entry
+ * @irqs: id -> &struct vbackend_irqfd
+ * @range_list: RCU list of the trap ranges, for lookups in atomic context
+ * @kick_list: RCU list of the kicks, for matching in atomic context
+ * @evq: the record stream read() and write() work on
+ */
+struct vbackend_session {
+	struct kref ref;
+	struct inode *inode;
+	struct mutex lock;		/* see @lock above */
+	enum vbackend_role role;
+	bool dead;
+	const struct vbackend_provider *prov;
+	void *prov_data;
+	struct rw_semaphore revoke_sem;
+	unsigned long next_pgoff;
+	struct xarray windows;
+	struct xarray traps;
+	struct xarray kicks;
+	struct xarray irqs;
+	struct list_head range_list;
+	struct list_head kick_list;
+	struct vbackend_evq evq;
+};
+
+/**
+ * struct vbackend_irqfd - an eventfd that interrupts the frontend
+ * @s: owning session
+ * @id: id in &vbackend_session.irqs
+ * @type: VBACKEND_IRQ_TARGET_*
+ * @target: type-specific target
+ * @file: the eventfd's file (a reference)
+ * @ctx: its eventfd context (a reference)
+ * @wait: our entry on the eventfd's wait queue while @armed
+ * @wqh: that wait queue
+ * @pt: poll table used once to find @wqh
+ * @armed: the kernel consumes the eventfd; under the session lock
+ * @evnode: VBACKEND_EVENT_IRQ node a provider may queue on a peer
+ */
+struct vbackend_irqfd {
+	struct vbackend_session *s;
+	u32 id;
+	u32 type;
+	u64 target[2];
+	struct file *file;
+	struct eventfd_ctx *ctx;
+	wait_queue_entry_t wait;
+	wait_queue_head_t *wqh;
+	poll_table pt;
+	bool armed;
+	struct vbackend_evnode evnode;
+};
+
+/* main.c */
+extern const struct file_operations vbackend_fops;
+struct inode *vbackend_alloc_inode(void);
+const struct vbackend_provider *vbackend_provider_by_id(u32 id);
+const struct vbackend_provider *vbackend_provider_by_name(const char *name);
+u32 vbackend_provider_mask(void);
+long vbackend_providers_ioctl(struct vbackend_session *s, unsigned int cmd,
+			      void __user *uarg);
+
+/* args.c */
+int vbackend_args_in(void *karg, size_t ksize, const void __user *uarg);
+int vbackend_args_out(void __user *uarg, const void *karg, size_t ksize);
+#define VBACKEND_ARGS_IN(k, u)	vbackend_args_in(&(k), sizeof(k), (u))
+#define VBACKEND_ARGS_OUT(u, k)	vbackend_args_out((u), &(k), sizeof(k))
+bool vbackend_is_zero(const void *p, size_t n);
+int vbackend_access_check(u8 space, u64 addr, u64 len);
+
+/* session.c */
+struct vbackend_session *vbackend_session_from_file(struct file *file);
+void vbackend_session_get(struct vbackend_session *s);
+void vbackend_session_put(struct vbackend_session *s);
+void *vbackend_session_frontend(struct vbackend_session *s,
+				const struct vbackend_provider *prov);
+int vbackend_session_backend_lock(struct vbackend_session *s);
+long vbackend_session_bind(struct vbackend_session *s, void __user *uarg);
+void vbackend_session_peer_gone(struct vbackend_session *s, int error);
+int vbackend_session_open(struct inode *inode, struct file *file);
+int vbackend_session_release(struct inode *inode, struct file *file);
+
+/* evq.c */
+void vbackend_evq_init(struct vbackend_evq *q);
+void vbackend_evq_push(struct vbackend_evq *q, struct vbackend_evnode *n);
+void vbackend_evq_remove(struct vbackend_evq *q, struct vbackend_evnode *n);
+void vbackend_evq_drain(struct vbackend_evq *q);
+void vbackend_evq_shutdown(struct vbackend_evq *q, bool hup);
+void vbackend_evq_error(struct vbackend_evq *q, int error);
+int vbackend_trap_submit(struct vbackend_session *s,
+			 struct vbackend_trap_req *req);
+bool vbackend_trap_cancel(struct vbackend_session *s,
+			  struct vbackend_trap_req *req);
+ssize_t vbackend_evq_read(struct vbackend_evq *q, char __user *buf,
+			  size_t len, bool nonblock);
+ssize_t vbackend_evq_write(struct vbackend_evq *q, const char __user *buf,
+			   size_t len);
+__poll_t vbackend_evq_poll(struct vbackend_evq *q, struct file *file,
+			   poll_table *wait);
+
+/* window.c */
+long vbackend_window_map(struct vbackend_session *s, void __user *uarg);
+long vbackend_window_unmap(struct vbackend_session *s, void __user *uarg);
+int vbackend_window_mmap(struct vbackend_session *s,
+			 struct vm_area_struct *vma);
+void vbackend_windows_revoke_all(struct vbackend_session *s);
+void vbackend_windows_free(struct vbackend_session *s);
+
+/* range.c */
+long vbackend_trap_add(struct vbackend_session *s, void __user *uarg);
+long vbackend_trap_del(struct vbackend_session *s, void __user *uarg);
+bool vbackend_range_covers(struct vbackend_session *s, u8 space, u64 addr,
+			   u64 len);
+void vbackend_ranges_free(struct vbackend_session *s);
+
+/* kick.c */
+long vbackend_kick_add(struct vbackend_session *s, void __user *uarg);
+long vbackend_kick_del(struct vbackend_session *s, void __user *uarg);
+bool vbackend_kick_match(struct vbackend_session *s,
+			 const struct vbackend_access *a);
+bool vbackend_kicks_in(struct vbackend_session *s, u8 space, u64 start,
+		       u64 last);
+int vbackend_kick_export(struct vbackend_session *s, u32 cursor,
+			 struct vbackend_kick *out, struct file **file);
+void vbackend_kicks_free(struct vbackend_session *s);
+
+/* irq.c */
+long vbackend_irq_add(struct vbackend_session *s, void __user *uarg);
+long vbackend_irq_del(struct vbackend_session *s, void __user *uarg);
+int vbackend_irq_export(struct vbackend_session *s, u32 cursor, bool direct,
+			struct vbackend_irq *out, struct file **file);
+void vbackend_irqs_free(struct vbackend_session *s);
+
+/* ioctl.c */
+long vbackend_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* stats.c */
+void vbackend_stats_init(void);
+void vbackend_stats_exit(void);
+
+/* providers */
+extern const struct vbackend_provider vbackend_vmm_provider;
+
+#endif /* VBACKEND_INTERNAL_H */

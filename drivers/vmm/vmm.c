@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vbackend VMM-fed provider.
+ *
+ * The VMM turns a fresh session into a frontend (VBACKEND_VMM_CREATE),
+ * registers guest memory and forwards the accesses its vCPUs make; a backend
+ * binds to it with "vmm:fd=N", N being its own descriptor of the VMM's
+ * session, so the link is made by passing an fd and never by a name anyone
+ * could guess. The VMM can fetch the backend's kick and interrupt eventfds
+ * to hand them to KVM_IOEVENTFD / KVM_IRQFD, after which kicks and
+ * interrupts bypass it entirely; until then the kernel matches kicks on the
+ * forwarded writes and turns interrupts into VBACKEND_EVENT_IRQ records.
+ */
+#include <linux/completion.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include "vmm.h"
+
+static void vbackend_vmm_frontend_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct vbackend_vmm_frontend, ref));
+}
+
+static void vbackend_vmm_frontend_put(struct vbackend_vmm_frontend *fe)
+{
+	kref_put(&fe->ref, vbackend_vmm_frontend_free);
+}
+
+/* The bound backend with a reference, or NULL. */
+static struct vbackend_session *
+vbackend_vmm_backend_get(struct vbackend_vmm_frontend *fe)
+{
+	struct vbackend_session *b;
+
+	spin_lock_irq(&fe->lock);
+	b = fe->backend;
+	if (b)
+		vbackend_session_get(b);
+	spin_unlock_irq(&fe->lock);
+	return b;
+}
+
+/* Queue @n on the VMM's stream if @b is still the frontend's backend. */
+static void vbackend_vmm_notify(struct vbackend_vmm_frontend *fe,
+				struct vbackend_session *b,
+				struct vbackend_evnode *n)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&fe->lock, flags);
+	if (fe->vmm && fe->backend == b)
+		vbackend_evq_push(&fe->vmm->evq, n);
+	spin_unlock_irqrestore(&fe->lock, flags);
+}
+
+/* Only the latest of PEER_BOUND / PEER_GONE stays queued. */
+static void vbackend_vmm_peer_state(struct vbackend_session *vmm, bool bound)
+{
+	struct vbackend_evq *q = &vmm->evq;
+
+	lockdep_assert_held(&((struct vbackend_vmm_frontend *)vmm->prov_data)->lock);
+	vbackend_evq_remove(q, bound ? &q->gone : &q->bound);
+	vbackend_evq_push(q, bound ? &q->bound : &q->gone);
+}
+
+static int vbackend_vmm_bind(struct vbackend_session *s, char *args)
+{
+	struct vbackend_vmm_frontend *fe = NULL;
+	struct vbackend_session *vs;
+	struct file *file;
+	int fd, ret;
+
+	if (strncmp(args, "fd=", 3) || kstrtoint(args + 3, 10, &fd))
+		return -EINVAL;
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	vs = vbackend_session_from_file(file);
+	if (vs)
+		fe = vbackend_session_frontend(vs, &vbackend_vmm_provider);
+	if (!fe) {
+		ret = -EINVAL;
+		goto out;
+	}
+
+	spin_lock_irq(&fe->lock);
+	if (fe->backend) {
+		ret = -EBUSY;
+	} else {
+		fe->backend = s;
+		kref_get(&fe->ref);
+		s->prov_data = fe;
+		vbackend_vmm_peer_state(fe->vmm, true);
+		ret = 0;
+	}
+	spin_unlock_irq(&fe->lock);
+out:
+	fput(file);
+	return ret;
+}
+
+static void vbackend_vmm_unbind(struct vbackend_session *s)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+
+	spin_lock_irq(&fe->lock);
+	if (fe->backend == s) {
+		fe->backend = NULL;
+		if (fe->vmm)
+			vbackend_vmm_peer_state(fe->vmm, false);
+	}
+	spin_unlock_irq(&fe->lock);
+	vbackend_vmm_frontend_put(fe);
+}
+
+static void vbackend_vmm_release(struct vbackend_session *s)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+	struct vbackend_session *b;
+
+	spin_lock_irq(&fe->lock);
+	fe->vmm = NULL;
+	/* unlink the backend's interrupt records from our dying stream */
+	vbackend_evq_drain(&s->evq);
+	b = fe->backend;
+	fe->backend = NULL;
+	spin_unlock_irq(&fe->lock);
+
+	if (b) {
+		/* revokes its windows before the memory below goes */
+		vbackend_session_peer_gone(b, 0);
+		vbackend_session_put(b);
+	}
+	vbackend_vmm_mem_free(&fe->mem);
+	vbackend_vmm_frontend_put(fe);
+}
+
+static int vbackend_vmm_window_check(struct vbackend_session *s, u64 gpa,
+				     u64 size, u32 flags)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+
+	return vbackend_vmm_mem_check(&fe->mem, gpa, size, flags);
+}
+
+static int vbackend_vmm_window_pfn(struct vbackend_session *s, u64 gpa,
+				   unsigned long *pfn)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+
+	return vbackend_vmm_mem_pfn(&fe->mem, gpa, pfn);
+}
+
+static void vbackend_vmm_irq_raise(struct vbackend_session *s,
+				   struct vbackend_irqfd *irq)
+{
+	vbackend_vmm_notify(s->prov_data, s, &irq->evnode);
+}
+
+static void vbackend_vmm_irq_detach(struct vbackend_session *s,
+				    struct vbackend_irqfd *irq)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+
+	spin_lock_irq(&fe->lock);
+	if (fe->vmm)
+		vbackend_evq_remove(&fe->vmm->evq, &irq->evnode);
+	spin_unlock_irq(&fe->lock);
+}
+
+static void vbackend_vmm_notifiers_changed(struct vbackend_session *s)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+
+	spin_lock_irq(&fe->lock);
+	if (fe->vmm && fe->backend == s)
+		vbackend_evq_push(&fe->vmm->evq, &fe->vmm->evq.notifiers);
+	spin_unlock_irq(&fe->lock);
+}
+
+static long vbackend_vmm_create(struct vbackend_session *s, void __user *uarg)
+{
+	struct vbackend_vmm_frontend *fe;
+	struct vbackend_vmm_ctl c;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(c, uarg);
+	if (ret)
+		return ret;
+	if (c.flags || !vbackend_is_zero(c.reserved, sizeof(c.reserved)))
+		return -EINVAL;
+	fe = kzalloc(sizeof(*fe), GFP_KERNEL_ACCOUNT);
+	if (!fe)
+		return -ENOMEM;
+	kref_init(&fe->ref);
+	spin_lock_init(&fe->lock);
+	fe->vmm = s;
+	vbackend_vmm_mem_init(&fe->mem);
+
+	mutex_lock(&s->lock);
+	if (s->role != VBACKEND_ROLE_UNBOUND) {
+		ret = -EISCONN;
+	} else {
+		s->prov = &vbackend_vmm_provider;
+		s->prov_data = fe;
+		/* pairs with vbackend_session_frontend(): data before role */
+		smp_store_release(&s->role, VBACKEND_ROLE_FRONTEND);
+	}
+	mutex_unlock(&s->lock);
+	if (ret)
+		kfree(fe);
+	return ret;
+}
+
+/**
+ * struct vbackend_vmm_waiter - a forwarded access and the vCPU waiting on it
+ * @req: what the backend sees
+ * @done: completed by the backend (or its death)
+ * @data: value read
+ * @err: 0, -EIO or -EPIPE
+ */
+struct vbackend_vmm_waiter {
+	struct vbackend_trap_req req;
+	struct completion done;
+	u64 data;
+	int err;
+};
+
+static void vbackend_vmm_access_done(struct vbackend_trap_req *req, u64 data,
+				     int err)
+{
+	struct vbackend_vmm_waiter *w = container_of(req, struct vbackend_vmm_waiter, req);
+
+	w->data = data;
+	w->err = err;
+	complete(&w->done);
+}
+
+static int vbackend_vmm_access_parse(const struct vbackend_vmm_access *ua,
+				     struct vbackend_access *a)
+{
+	if (ua->flags & ~VBACKEND_F_PIO)
+		return -EINVAL;
+	if (ua->size != 1 && ua->size != 2 && ua->size != 4 && ua->size != 8)
+		return -EINVAL;
+	if (ua->dir != VBACKEND_DIR_READ && ua->dir != VBACKEND_DIR_WRITE)
+		return -EINVAL;
+	if (ua->dir == VBACKEND_DIR_WRITE && ua->size < 8 &&
+	    ua->data >> (ua->size * 8))
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	a->addr = ua->addr;
+	a->data = ua->dir == VBACKEND_DIR_WRITE ? ua->data : 0;
+	a->vcpu = ua->vcpu;
+	a->size = ua->size;
+	a->space = ua->flags & VBACKEND_F_PIO ? VBACKEND_SPACE_PIO : VBACKEND_SPACE_MMIO;
+	a->dir = ua->dir;
+	return vbackend_access_check(a->space, a->addr, a->size);
+}
+
+/* Submit and wait, as the vCPU would. Returns 1 when a kick took it. */
+static int vbackend_vmm_forward(struct vbackend_session *b,
+				struct vbackend_vmm_waiter *w)
+{
+	int ret;
+
+	w->req.complete = vbackend_vmm_access_done;
+	init_completion(&w->done);
+	ret = vbackend_trap_submit(b, &w->req);
+	if (ret)
+		return ret;
+	/* if cancelling fails, ->complete already ran under the queue lock */
+	if (wait_for_completion_killable(&w->done) &&
+	    vbackend_trap_cancel(b, &w->req))
+		return -EINTR;
+	return w->err;
+}
+
+static long vbackend_vmm_access(struct vbackend_vmm_frontend *fe,
+				void __user *uarg)
+{
+	struct vbackend_vmm_waiter w;
+	struct vbackend_vmm_access ua;
+	struct vbackend_session *b;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(ua, uarg);
+	if (ret)
+		return ret;
+	ret = vbackend_vmm_access_parse(&ua, &w.req.access);
+	if (ret)
+		return ret;
+	b = vbackend_vmm_backend_get(fe);
+	if (!b)
+		return -ENOTCONN;
+	ret = vbackend_vmm_forward(b, &w);
+	vbackend_session_put(b);
+	if (ret < 0)
+		return ret;
+
+	ua.result = ret ? VBACKEND_VMM_ACCESS_KICKED : 0;
+	if (!ret && ua.dir == VBACKEND_DIR_READ)
+		ua.data = w.data;
+	return VBACKEND_ARGS_OUT(uarg, ua);
+}
+
+/* Write @karg back with a new descriptor for @file in *@fdp. */
+static int vbackend_vmm_hand_out(void __user *uarg, void *karg, size_t ksize,
+				 s32 *fdp, struct file *file)
+{
+	int fd = get_unused_fd_flags(O_CLOEXEC);
+
+	if (fd < 0) {
+		fput(file);
+		return fd;
+	}
+	*fdp = fd;
+	if (vbackend_args_out(uarg, karg, ksize)) {
+		put_unused_fd(fd);
+		fput(file);
+		return -EFAULT;
+	}
+	fd_install(fd, file);
+	return 0;
+}
+
+static long vbackend_vmm_get_kick(struct vbackend_vmm_frontend *fe,
+				  void __user *uarg)
+{
+	struct vbackend_session *b;
+	struct vbackend_kick uk;
+	struct file *file;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(uk, uarg);
+	if (ret)
+		return ret;
+	if (uk.flags || uk.reserved)
+		return -EINVAL;
+	b = vbackend_vmm_backend_get(fe);
+	if (!b)
+		return -ENOTCONN;
+	ret = vbackend_kick_export(b, uk.id, &uk, &file);
+	vbackend_session_put(b);
+	if (ret)
+		return ret;
+	return vbackend_vmm_hand_out(uarg, &uk, sizeof(uk), &uk.fd, file);
+}
+
+static long vbackend_vmm_get_irq(struct vbackend_vmm_frontend *fe,
+				 void __user *uarg)
+{
+	struct vbackend_session *b;
+	struct vbackend_irq ui;
+	struct file *file;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(ui, uarg);
+	if (ret)
+		return ret;
+	if ((ui.flags & ~VBACKEND_IRQ_F_DIRECT) ||
+	    !vbackend_is_zero(ui.reserved, sizeof(ui.reserved)))
+		return -EINVAL;
+	b = vbackend_vmm_backend_get(fe);
+	if (!b)
+		return -ENOTCONN;
+	ret = vbackend_irq_export(b, ui.id, ui.flags & VBACKEND_IRQ_F_DIRECT,
+				  &ui, &file);
+	vbackend_session_put(b);
+	if (ret)
+		return ret;
+	return vbackend_vmm_hand_out(uarg, &ui, sizeof(ui), &ui.fd, file);
+}
+
+static long vbackend_vmm_reset(struct vbackend_vmm_frontend *fe,
+			       void __user *uarg)
+{
+	struct vbackend_session *b;
+	struct vbackend_vmm_ctl c;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(c, uarg);
+	if (ret)
+		return ret;
+	if (c.flags || !vbackend_is_zero(c.reserved, sizeof(c.reserved)))
+		return -EINVAL;
+	b = vbackend_vmm_backend_get(fe);
+	if (!b)
+		return -ENOTCONN;
+	vbackend_evq_push(&b->evq, &b->evq.reset);
+	vbackend_session_put(b);
+	return 0;
+}
+
+static long vbackend_vmm_add_memory(struct vbackend_vmm_frontend *fe,
+				    void __user *uarg)
+{
+	struct vbackend_vmm_memory um;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(um, uarg);
+	if (ret)
+		return ret;
+	return vbackend_vmm_mem_add(&fe->mem, &um);
+}
+
+static long vbackend_vmm_ioctl(struct vbackend_session *s, unsigned int cmd,
+			       void __user *uarg)
+{
+	struct vbackend_vmm_frontend *fe;
+
+	switch (cmd) {
+	case VBACKEND_VMM_CREATE:
+		return vbackend_vmm_create(s, uarg);
+	case VBACKEND_VMM_ADD_MEMORY:
+	case VBACKEND_VMM_ACCESS:
+	case VBACKEND_VMM_GET_KICK:
+	case VBACKEND_VMM_GET_IRQ:
+	case VBACKEND_VMM_RESET:
+		break;
+	default:
+		return -ENOIOCTLCMD;
+	}
+
+	fe = vbackend_session_frontend(s, &vbackend_vmm_provider);
+	if (!fe)
+		return -ENOTTY;
+	switch (cmd) {
+	case VBACKEND_VMM_ADD_MEMORY:
+		return vbackend_vmm_add_memory(fe, uarg);
+	case VBACKEND_VMM_ACCESS:
+		return vbackend_vmm_access(fe, uarg);
+	case VBACKEND_VMM_GET_KICK:
+		return vbackend_vmm_get_kick(fe, uarg);
+	case VBACKEND_VMM_GET_IRQ:
+		return vbackend_vmm_get_irq(fe, uarg);
+	default:
+		return vbackend_vmm_reset(fe, uarg);
+	}
+}
+
+const struct vbackend_provider vbackend_vmm_provider = {
+	.id = VBACKEND_PROVIDER_VMM,
+	.name = "vmm",
+	.caps = VBACKEND_PROVIDER_CAP_MMIO | VBACKEND_PROVIDER_CAP_PIO |
+		VBACKEND_PROVIDER_CAP_WINDOWS | VBACKEND_PROVIDER_CAP_RESET,
+	/* the target is the VMM's business: it hands the eventfd to KVM_IRQFD */
+	.irq_targets = BIT(VBACKEND_IRQ_TARGET_LINE) | BIT(VBACKEND_IRQ_TARGET_MSI) |
+		       BIT(VBACKEND_IRQ_TARGET_EVTCHN) | BIT(VBACKEND_IRQ_TARGET_VECTOR),
+	.bind = vbackend_vmm_bind,
+	.unbind = vbackend_vmm_unbind,
+	.release = vbackend_vmm_release,
+	.ioctl = vbackend_vmm_ioctl,
+	.window_check = vbackend_vmm_window_check,
+	.window_pfn = vbackend_vmm_window_pfn,
+	.irq_raise = vbackend_vmm_irq_raise,
+	.irq_detach = vbackend_vmm_irq_detach,
+	.notifiers_changed = vbackend_vmm_notifiers_changed,
+};

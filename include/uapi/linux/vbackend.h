@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vbackend: one ioctl ABI for virtio (and other device) backends, whatever
+ * the hypervisor that runs the frontend.
+ *
+ * Every open of /dev/vbackend is one session. A session is bound exactly
+ * once to one frontend through one provider (VBACKEND_BIND), or becomes the
+ * frontend side of a VMM-fed frontend (VBACKEND_VMM_CREATE). Everything the
+ * session creates hangs off the file and dies when it is closed.
+ *
+ * Conventions for every ioctl argument:
+ *  - @argsz is the size of the structure as the caller knows it. It must be
+ *    at least the size of the first version of the structure; bytes past the
+ *    size the kernel knows must be zero. Output is written back for at most
+ *    @argsz bytes.
+ *  - @flags bits that are not defined for that ioctl are refused (-EINVAL).
+ *  - reserved fields must be zero (-EINVAL); the kernel writes them as zero.
+ *  - all fields are fixed-size and naturally aligned; the layout is the same
+ *    for i386 and x86_64.
+ *
+ * Full documentation: Documentation/userspace-api/vbackend.rst
+ */
+#ifndef _UAPI_LINUX_VBACKEND_H
+#define _UAPI_LINUX_VBACKEND_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define VBACKEND_API_VERSION	1
+
+/* Longest target string accepted by VBACKEND_BIND, without the NUL. */
+#define VBACKEND_TARGET_MAX	256
+
+/* Provider ids, as reported in &vbackend_info.providers (bit 1 << id). */
+#define VBACKEND_PROVIDER_VMM		1	/* target "vmm:fd=N" */
+#define VBACKEND_PROVIDER_XEN		2	/* target "xen:domid=N" */
+#define VBACKEND_PROVIDER_IVSHMEM	3	/* target "ivshmem:<pci-bdf>" */
+
+/* Address spaces a trap, kick or access lives in. */
+#define VBACKEND_SPACE_MMIO	0
+#define VBACKEND_SPACE_PIO	1
+
+/* Flag shared by trap and kick registration: the range is port I/O. */
+#define VBACKEND_F_PIO		(1U << 0)
+
+/* Global features, &vbackend_info.features. */
+#define VBACKEND_FEATURE_BATCH		(1ULL << 0) /* read()/write() move many records */
+#define VBACKEND_FEATURE_KICK_DATAMATCH	(1ULL << 1) /* data-matched kicks beside wildcards */
+#define VBACKEND_FEATURE_WINDOW_REVOKE	(1ULL << 2) /* windows SIGBUS after revocation */
+#define VBACKEND_FEATURE_IRQ_LEVEL	(1ULL << 3) /* level interrupts with resample (not in v1) */
+
+/**
+ * struct vbackend_info - what this kernel offers (VBACKEND_GET_INFO)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: must be zero
+ * @api_version: VBACKEND_API_VERSION of the running module
+ * @providers: bit (1 << VBACKEND_PROVIDER_*) set for each provider present
+ * @features: VBACKEND_FEATURE_* bits
+ * @max_windows: memory windows per session
+ * @max_traps: trap ranges per session
+ * @max_kicks: kicks per session
+ * @max_irqs: interrupts per session
+ * @max_pending: trapped accesses queued or in flight per session
+ * @event_size: sizeof(struct vbackend_event), the unit of read()
+ * @completion_size: sizeof(struct vbackend_completion), the unit of write()
+ * @reserved: written as zero
+ */
+struct vbackend_info {
+	__u32 argsz;
+	__u32 flags;
+	__u32 api_version;
+	__u32 providers;
+	__aligned_u64 features;
+	__u32 max_windows;
+	__u32 max_traps;
+	__u32 max_kicks;
+	__u32 max_irqs;
+	__u32 max_pending;
+	__u32 event_size;
+	__u32 completion_size;
+	__u32 reserved[5];
+};
+
+/* &vbackend_provider_info.caps */
+#define VBACKEND_PROVIDER_CAP_MMIO	(1U << 0) /* MMIO traps and kicks */
+#define VBACKEND_PROVIDER_CAP_PIO	(1U << 1) /* port I/O traps and kicks */
+#define VBACKEND_PROVIDER_CAP_WINDOWS	(1U << 2) /* memory windows */
+#define VBACKEND_PROVIDER_CAP_RESET	(1U << 3) /* VBACKEND_EVENT_RESET is delivered */
+
+/**
+ * struct vbackend_provider_info - one provider (VBACKEND_GET_PROVIDER)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: must be zero
+ * @id: in: VBACKEND_PROVIDER_* to describe
+ * @caps: VBACKEND_PROVIDER_CAP_* bits
+ * @name: NUL-terminated prefix of its target strings, e.g. "vmm"
+ * @irq_targets: bit (1 << VBACKEND_IRQ_TARGET_*) for each target type taken
+ * @reserved: written as zero
+ *
+ * Return: 0, or -ENODEV when the provider is not present in this kernel.
+ */
+struct vbackend_provider_info {
+	__u32 argsz;
+	__u32 flags;
+	__u32 id;
+	__u32 caps;
+	char name[16];
+	__u32 irq_targets;
+	__u32 reserved[3];
+};
+
+/**
+ * struct vbackend_bind - bind the session to a frontend (VBACKEND_BIND)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: must be zero
+ * @target: user pointer to "<provider>:<arguments>", not NUL-terminated
+ * @target_len: bytes at @target, 1..VBACKEND_TARGET_MAX
+ * @provider: out: VBACKEND_PROVIDER_* that took the session
+ * @reserved: must be zero
+ *
+ * A session is bound once; unbinding is close(). The kernel, not the caller,
+ * parses the target, so backends carry no hypervisor-specific code.
+ *
+ * Return: 0; -EISCONN if already bound or a VMM session; -ENODEV for a
+ * provider not present; -EINVAL for a malformed target; provider errors.
+ */
+struct vbackend_bind {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 target;
+	__u32 target_len;
+	__u32 provider;
+	__u32 reserved[2];
+};
+
+/* &vbackend_window.flags */
+#define VBACKEND_WINDOW_F_READ	(1U << 0)
+#define VBACKEND_WINDOW_F_WRITE	(1U << 1)
+
+/**
+ * struct vbackend_window - map frontend memory (VBACKEND_WINDOW_MAP)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: VBACKEND_WINDOW_F_* (at least READ)
+ * @gpa: frontend-physical start, page aligned
+ * @size: bytes, page aligned, non-zero
+ * @offset: out: pass to mmap() on the session fd (MAP_SHARED only)
+ * @id: out: window id for VBACKEND_WINDOW_UNMAP
+ * @reserved: must be zero
+ *
+ * Pages are mapped on first touch. When the window is unmapped, the session
+ * closes or the frontend disappears, every mapping of it is zapped and later
+ * accesses raise SIGBUS.
+ */
+struct vbackend_window {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 gpa;
+	__aligned_u64 size;
+	__aligned_u64 offset;
+	__u32 id;
+	__u32 reserved;
+};
+
+/**
+ * struct vbackend_id - name an object by id (the *_DEL and UNMAP ioctls)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: must be zero
+ * @id: the id returned when the object was created
+ * @reserved: must be zero
+ */
+struct vbackend_id {
+	__u32 argsz;
+	__u32 flags;
+	__u32 id;
+	__u32 reserved;
+};
+
+/**
+ * struct vbackend_trap - claim a range of frontend accesses (VBACKEND_TRAP_ADD)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: VBACKEND_F_PIO for port I/O, otherwise MMIO
+ * @addr: first address
+ * @size: bytes, non-zero; port I/O ends at or below 0x10000
+ * @id: out: trap id for VBACKEND_TRAP_DEL
+ * @reserved: must be zero
+ *
+ * Every frontend access in the range that no kick consumes arrives as a
+ * VBACKEND_EVENT_TRAP record on the session fd. Ranges of one session never
+ * overlap (-EEXIST).
+ */
+struct vbackend_trap {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 size;
+	__u32 id;
+	__u32 reserved;
+};
+
+/* &vbackend_kick.flags, beside VBACKEND_F_PIO */
+#define VBACKEND_KICK_F_DATAMATCH	(1U << 1)
+
+/**
+ * struct vbackend_kick - an eventfd the frontend's writes signal (VBACKEND_KICK_ADD)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: VBACKEND_F_PIO, VBACKEND_KICK_F_DATAMATCH
+ * @addr: address written; the kick must lie inside one trap range
+ * @data: with DATAMATCH, the value the write must carry (low @len bytes)
+ * @fd: eventfd to signal
+ * @len: access size that matches: 1, 2, 4 or 8
+ * @id: out: kick id for VBACKEND_KICK_DEL
+ * @reserved: must be zero
+ *
+ * A matching write is consumed in the kernel and never reaches the trap
+ * queue. A data-matched kick takes precedence over a wildcard one at the same
+ * address and length; each (address, length, match) exists once (-EEXIST).
+ */
+struct vbackend_kick {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 data;
+	__s32 fd;
+	__u32 len;
+	__u32 id;
+	__u32 reserved;
+};
+
+/* Interrupt target types, &vbackend_irq.type */
+#define VBACKEND_IRQ_TARGET_LINE	1 /* target[0]: GSI / SPI / ISA line */
+#define VBACKEND_IRQ_TARGET_MSI		2 /* target[0]: address, target[1]: data */
+#define VBACKEND_IRQ_TARGET_EVTCHN	3 /* target[0]: event channel port (Xen) */
+#define VBACKEND_IRQ_TARGET_VECTOR	4 /* target[0]: vector, target[1]: peer (ivshmem) */
+
+/* &vbackend_irq.flags */
+#define VBACKEND_IRQ_F_DIRECT	(1U << 0) /* VMM_GET_IRQ: caller consumes the eventfd */
+
+/**
+ * struct vbackend_irq - an eventfd that interrupts the frontend (VBACKEND_IRQ_ADD)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: must be zero for VBACKEND_IRQ_ADD (edge triggered)
+ * @fd: eventfd; each write raises the interrupt once
+ * @type: VBACKEND_IRQ_TARGET_*, one the provider lists in irq_targets
+ * @target: type-specific, see VBACKEND_IRQ_TARGET_*
+ * @id: out: interrupt id for VBACKEND_IRQ_DEL
+ * @reserved: must be zero; level triggering and a resample fd will use it
+ */
+struct vbackend_irq {
+	__u32 argsz;
+	__u32 flags;
+	__s32 fd;
+	__u32 type;
+	__aligned_u64 target[2];
+	__u32 id;
+	__u32 reserved[3];
+};
+
+/* Event types, &vbackend_event.type */
+#define VBACKEND_EVENT_TRAP		1 /* backend: an access to complete */
+#define VBACKEND_EVENT_PEER_GONE	2 /* the other side is gone for good */
+#define VBACKEND_EVENT_RESET		3 /* backend: the frontend was reset */
+#define VBACKEND_EVENT_ERROR		4 /* backend: provider failure, see status */
+#define VBACKEND_EVENT_PEER_BOUND	5 /* VMM: a backend bound to this frontend */
+#define VBACKEND_EVENT_IRQ		6 /* VMM: the backend raised interrupt irq.id */
+#define VBACKEND_EVENT_NOTIFIERS	7 /* VMM: the backend's kicks or irqs changed */
+
+/* &vbackend_access.dir */
+#define VBACKEND_DIR_READ	0
+#define VBACKEND_DIR_WRITE	1
+
+/**
+ * struct vbackend_access - one frontend access
+ * @addr: address accessed
+ * @data: value written (DIR_WRITE), zero for reads
+ * @vcpu: frontend vCPU that made the access
+ * @size: 1, 2, 4 or 8
+ * @space: VBACKEND_SPACE_*
+ * @dir: VBACKEND_DIR_*
+ * @reserved0: zero
+ * @reserved: zero
+ */
+struct vbackend_access {
+	__aligned_u64 addr;
+	__aligned_u64 data;
+	__u32 vcpu;
+	__u8 size;
+	__u8 space;
+	__u8 dir;
+	__u8 reserved0;
+	__u32 reserved[2];
+};
+
+/**
+ * struct vbackend_event - one record read() from a session fd
+ * @type: VBACKEND_EVENT_*
+ * @flags: zero
+ * @seq: TRAP: the sequence id to complete; zero otherwise
+ * @u: type-specific payload
+ * @u.access: TRAP: the access
+ * @u.status: PEER_GONE, RESET, ERROR: @error is a negative errno or zero
+ * @u.irq: IRQ: the interrupt id that was raised
+ * @u.raw: size of the payload
+ *
+ * read() returns whole records only, as many as fit, and blocks (unless
+ * O_NONBLOCK) while none is queued. Once the peer is gone and the queue is
+ * empty, read() returns 0. poll() reports EPOLLIN while records are queued,
+ * EPOLLHUP once the peer is gone.
+ */
+struct vbackend_event {
+	__u32 type;
+	__u32 flags;
+	__aligned_u64 seq;
+	union {
+		struct vbackend_access access;
+		struct {
+			__s32 error;
+			__u32 reserved;
+		} status;
+		struct {
+			__u32 id;
+			__u32 reserved;
+		} irq;
+		__u8 raw[48];
+	} u;
+};
+
+/* &vbackend_completion.flags */
+#define VBACKEND_COMPLETION_F_ERROR	(1U << 0) /* fail the access (bus error) */
+
+/**
+ * struct vbackend_completion - one record write()n to complete a trap
+ * @seq: &vbackend_event.seq of the TRAP being completed
+ * @data: value returned to a read access (low @size bytes used)
+ * @flags: VBACKEND_COMPLETION_F_*
+ * @reserved: must be zero
+ *
+ * write() takes whole records; it stops at the first bad one and returns
+ * the bytes of the records completed before it, or the error if none was:
+ * -ENOENT for a sequence id not in flight, -EINVAL for bad flags.
+ */
+struct vbackend_completion {
+	__aligned_u64 seq;
+	__aligned_u64 data;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/*
+ * VMM-fed provider, frontend side. A VMM (or a test frontend) turns a
+ * fresh session into a frontend with VBACKEND_VMM_CREATE, registers guest
+ * memory and forwards the accesses its vCPUs make. A backend binds to it with
+ * the target "vmm:fd=N", N being its own descriptor for the VMM session
+ * (inherited or received over SCM_RIGHTS): there is no global name.
+ */
+
+/**
+ * struct vbackend_vmm_ctl - argument-less VMM operations
+ * @argsz: size of the structure as the caller knows it
+ * @flags: must be zero
+ * @reserved: must be zero
+ */
+struct vbackend_vmm_ctl {
+	__u32 argsz;
+	__u32 flags;
+	__u32 reserved[2];
+};
+
+/* &vbackend_vmm_memory.flags */
+#define VBACKEND_VMM_MEM_F_READONLY	(1U << 0) /* backends may only map it read-only */
+
+/**
+ * struct vbackend_vmm_memory - guest RAM backed by a memfd (VBACKEND_VMM_ADD_MEMORY)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: VBACKEND_VMM_MEM_F_*
+ * @gpa: guest-physical start, page aligned
+ * @size: bytes, page aligned, non-zero
+ * @offset: offset in the memfd, page aligned
+ * @fd: a memfd or other shmem file
+ * @reserved: must be zero
+ */
+struct vbackend_vmm_memory {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 gpa;
+	__aligned_u64 size;
+	__aligned_u64 offset;
+	__s32 fd;
+	__u32 reserved;
+};
+
+/* &vbackend_vmm_access.result */
+#define VBACKEND_VMM_ACCESS_KICKED	(1U << 0) /* consumed by a kick */
+
+/**
+ * struct vbackend_vmm_access - forward one vCPU access (VBACKEND_VMM_ACCESS)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: VBACKEND_F_PIO
+ * @addr: address accessed
+ * @data: in: value written; out: value read
+ * @vcpu: the vCPU making the access
+ * @size: 1, 2, 4 or 8
+ * @dir: VBACKEND_DIR_*
+ * @result: out: VBACKEND_VMM_ACCESS_* bits
+ *
+ * Blocks, as the vCPU would, until the backend completes the access.
+ * Return: 0; -ENXIO when no trap range of the backend covers it; -ENOTCONN
+ * with no backend bound; -EPIPE when the backend went away first; -EIO when
+ * the backend failed it; -EINTR when a fatal signal interrupted the wait.
+ */
+struct vbackend_vmm_access {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 data;
+	__u32 vcpu;
+	__u32 size;
+	__u32 dir;
+	__u32 result;
+};
+
+/*
+ * ioctl numbers. Magic 0xBE; grouped as 0x0x discovery and binding,
+ * 0x1x windows, 0x2x traps, 0x3x kicks, 0x4x interrupts, 0x8x VMM side.
+ */
+#define VBACKEND_MAGIC	0xBE
+
+#define VBACKEND_GET_INFO	_IOWR(VBACKEND_MAGIC, 0x00, struct vbackend_info)
+#define VBACKEND_GET_PROVIDER	_IOWR(VBACKEND_MAGIC, 0x01, struct vbackend_provider_info)
+#define VBACKEND_BIND		_IOWR(VBACKEND_MAGIC, 0x02, struct vbackend_bind)
+
+#define VBACKEND_WINDOW_MAP	_IOWR(VBACKEND_MAGIC, 0x10, struct vbackend_window)
+#define VBACKEND_WINDOW_UNMAP	_IOW(VBACKEND_MAGIC, 0x11, struct vbackend_id)
+
+#define VBACKEND_TRAP_ADD	_IOWR(VBACKEND_MAGIC, 0x20, struct vbackend_trap)
+#define VBACKEND_TRAP_DEL	_IOW(VBACKEND_MAGIC, 0x21, struct vbackend_id)
+
+#define VBACKEND_KICK_ADD	_IOWR(VBACKEND_MAGIC, 0x30, struct vbackend_kick)
+#define VBACKEND_KICK_DEL	_IOW(VBACKEND_MAGIC, 0x31, struct vbackend_id)
+
+#define VBACKEND_IRQ_ADD	_IOWR(VBACKEND_MAGIC, 0x40, struct vbackend_irq)
+#define VBACKEND_IRQ_DEL	_IOW(VBACKEND_MAGIC, 0x41, struct vbackend_id)
+
+/* VMM side. VMM_GET_KICK/IRQ: @id in is a cursor (the first id >= it is
+ * returned, -ENOENT past the last); @fd out is a new O_CLOEXEC descriptor
+ * for the same eventfd, to hand to KVM_IOEVENTFD / KVM_IRQFD. With
+ * VBACKEND_IRQ_F_DIRECT the kernel stops delivering VBACKEND_EVENT_IRQ for
+ * that interrupt: the caller now consumes the eventfd itself.
+ */
+#define VBACKEND_VMM_CREATE	_IOW(VBACKEND_MAGIC, 0x80, struct vbackend_vmm_ctl)
+#define VBACKEND_VMM_ADD_MEMORY	_IOW(VBACKEND_MAGIC, 0x81, struct vbackend_vmm_memory)
+#define VBACKEND_VMM_ACCESS	_IOWR(VBACKEND_MAGIC, 0x82, struct vbackend_vmm_access)
+#define VBACKEND_VMM_GET_KICK	_IOWR(VBACKEND_MAGIC, 0x83, struct vbackend_kick)
+#define VBACKEND_VMM_GET_IRQ	_IOWR(VBACKEND_MAGIC, 0x84, struct vbackend_irq)
+#define VBACKEND_VMM_RESET	_IOW(VBACKEND_MAGIC, 0x85, struct vbackend_vmm_ctl)
+
+#endif /* _UAPI_LINUX_VBACKEND_H */
