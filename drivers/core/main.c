@@ -115,8 +115,12 @@ static int vbackend_init_fs_context(struct fs_context *fc)
 	return init_pseudo(fc, VBACKEND_FS_MAGIC) ? 0 : -ENOMEM;
 }
 
+/*
+ * No .owner: the only mount is the module's own, made at load and dropped at
+ * unload, and a mount pins its filesystem's owner, which would make the
+ * module impossible to remove. Open files pin the module through fops.
+ */
 static struct file_system_type vbackend_fs_type = {
-	.owner = THIS_MODULE,
 	.name = "vbackend",
 	.init_fs_context = vbackend_init_fs_context,
 	.kill_sb = kill_anon_super,

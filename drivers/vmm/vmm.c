@@ -125,7 +125,10 @@ static void vbackend_vmm_release(struct vbackend_session *s)
 	fe->vmm = NULL;
 	/* unlink the backend's interrupt records from our dying stream */
 	vbackend_evq_drain(&s->evq);
+	/* a backend unbinds under this lock before its last reference goes */
 	b = fe->backend;
+	if (b)
+		vbackend_session_get(b);
 	fe->backend = NULL;
 	spin_unlock_irq(&fe->lock);
 
