@@ -8,6 +8,26 @@
 #include <linux/overflow.h>
 #include "vbackend_internal.h"
 
+/*
+ * The uapi layout is frozen: these sizes hold on every architecture (no
+ * implicit padding, 64-bit fields 8-aligned), so i386 and x86_64 share
+ * one ioctl encoding and compat_ptr_ioctl() suffices.
+ */
+static_assert(sizeof(struct vbackend_info) == 72);
+static_assert(sizeof(struct vbackend_provider_info) == 48);
+static_assert(sizeof(struct vbackend_bind) == 32);
+static_assert(sizeof(struct vbackend_window) == 40);
+static_assert(sizeof(struct vbackend_id) == 16);
+static_assert(sizeof(struct vbackend_trap) == 32);
+static_assert(sizeof(struct vbackend_kick) == 40);
+static_assert(sizeof(struct vbackend_irq) == 48);
+static_assert(sizeof(struct vbackend_access) == 32);
+static_assert(sizeof(struct vbackend_event) == 64);
+static_assert(sizeof(struct vbackend_completion) == 24);
+static_assert(sizeof(struct vbackend_vmm_ctl) == 16);
+static_assert(sizeof(struct vbackend_vmm_memory) == 40);
+static_assert(sizeof(struct vbackend_vmm_access) == 48);
+
 /**
  * vbackend_args_in() - fetch an ioctl argument that starts with argsz
  * @karg: kernel copy

@@ -245,7 +245,8 @@ static void vbackend_vmm_access_done(struct vbackend_trap_req *req, u64 data,
 static int vbackend_vmm_access_parse(const struct vbackend_vmm_access *ua,
 				     struct vbackend_access *a)
 {
-	if (ua->flags & ~VBACKEND_F_PIO)
+	if ((ua->flags & ~VBACKEND_F_PIO) ||
+	    !vbackend_is_zero(ua->reserved, sizeof(ua->reserved)))
 		return -EINVAL;
 	if (ua->size != 1 && ua->size != 2 && ua->size != 4 && ua->size != 8)
 		return -EINVAL;

@@ -401,6 +401,7 @@ struct vbackend_vmm_memory {
  * @size: 1, 2, 4 or 8
  * @dir: VBACKEND_DIR_*
  * @result: out: VBACKEND_VMM_ACCESS_* bits
+ * @reserved: must be zero
  *
  * Blocks, as the vCPU would, until the backend completes the access.
  * Return: 0; -ENXIO when no trap range of the backend covers it; -ENOTCONN
@@ -416,6 +417,7 @@ struct vbackend_vmm_access {
 	__u32 size;
 	__u32 dir;
 	__u32 result;
+	__u32 reserved[2];
 };
 
 /*
