@@ -18,6 +18,7 @@ static_assert(sizeof(struct vbackend_provider_info) == 48);
 static_assert(sizeof(struct vbackend_bind) == 32);
 static_assert(sizeof(struct vbackend_window) == 40);
 static_assert(sizeof(struct vbackend_id) == 16);
+static_assert(sizeof(struct vbackend_mem_region) == 32);
 static_assert(sizeof(struct vbackend_trap) == 32);
 static_assert(sizeof(struct vbackend_kick) == 40);
 static_assert(sizeof(struct vbackend_irq) == 48);

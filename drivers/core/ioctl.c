@@ -81,6 +81,8 @@ long vbackend_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vbackend_window_map(s, uarg);
 	case VBACKEND_WINDOW_UNMAP:
 		return vbackend_window_unmap(s, uarg);
+	case VBACKEND_MEM_REGION:
+		return vbackend_mem_region(s, uarg);
 	case VBACKEND_TRAP_ADD:
 		return vbackend_trap_add(s, uarg);
 	case VBACKEND_TRAP_DEL:

@@ -152,6 +152,8 @@ enum vbackend_role {
  * @release: tear down a frontend-side session at release
  * @ioctl: provider-owned commands; -ENOIOCTLCMD for others
  * @window_check: may [gpa, gpa + size) with @flags be mapped? Session lock held.
+ * @mem_region: describe the @index-th region of frontend memory (-ENOENT
+ *              past the last); optional
  * @window_pfn: the pfn backing @gpa; called under the session's revoke_sem
  *              (read), and the pfn must stay valid until the session's
  *              windows are revoked
@@ -172,6 +174,8 @@ struct vbackend_provider {
 		      void __user *uarg);
 	int (*window_check)(struct vbackend_session *s, u64 gpa, u64 size,
 			    u32 flags);
+	int (*mem_region)(struct vbackend_session *s, u32 index,
+			  struct vbackend_mem_region *out);
 	int (*window_pfn)(struct vbackend_session *s, u64 gpa,
 			  unsigned long *pfn);
 	int (*irq_check)(struct vbackend_session *s,
@@ -301,6 +305,7 @@ __poll_t vbackend_evq_poll(struct vbackend_evq *q, struct file *file,
 /* window.c */
 long vbackend_window_map(struct vbackend_session *s, void __user *uarg);
 long vbackend_window_unmap(struct vbackend_session *s, void __user *uarg);
+long vbackend_mem_region(struct vbackend_session *s, void __user *uarg);
 int vbackend_window_mmap(struct vbackend_session *s,
 			 struct vm_area_struct *vma);
 void vbackend_windows_revoke_all(struct vbackend_session *s);

@@ -216,6 +216,35 @@ long vbackend_window_unmap(struct vbackend_session *s, void __user *uarg)
 	return ret;
 }
 
+/**
+ * vbackend_mem_region() - VBACKEND_MEM_REGION
+ * @s: session
+ * @uarg: &struct vbackend_mem_region
+ *
+ * Return: 0, -ENOENT past the last region, -EOPNOTSUPP when the provider
+ * cannot enumerate, or a session state error.
+ */
+long vbackend_mem_region(struct vbackend_session *s, void __user *uarg)
+{
+	struct vbackend_mem_region mr;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(mr, uarg);
+	if (ret)
+		return ret;
+	if (mr.flags || mr.reserved)
+		return -EINVAL;
+	ret = vbackend_session_backend_lock(s);
+	if (ret)
+		return ret;
+	if (s->prov->mem_region)
+		ret = s->prov->mem_region(s, mr.index, &mr);
+	else
+		ret = -EOPNOTSUPP;
+	mutex_unlock(&s->lock);
+	return ret ?: VBACKEND_ARGS_OUT(uarg, mr);
+}
+
 static struct vbackend_win *vbackend_window_find(struct vbackend_session *s,
 						 unsigned long pgoff,
 						 unsigned long npages)

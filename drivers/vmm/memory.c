@@ -183,6 +183,29 @@ int vbackend_vmm_mem_check(struct vbackend_vmm_memmap *m, u64 gpa, u64 size,
 }
 
 /**
+ * vbackend_vmm_mem_region() - describe the @index-th region
+ * @m: map
+ * @index: 0-based, in registration order
+ * @out: gpa, size and flags filled in
+ *
+ * Return: 0 or -ENOENT past the last region.
+ */
+int vbackend_vmm_mem_region(struct vbackend_vmm_memmap *m, u32 index,
+			    struct vbackend_mem_region *out)
+{
+	struct vbackend_vmm_region *r;
+
+	/* pairs with the smp_store_release() in vbackend_vmm_mem_add() */
+	if (index >= smp_load_acquire(&m->nr))
+		return -ENOENT;
+	r = m->regions[index];
+	out->gpa = r->gpa;
+	out->size = r->size;
+	out->flags = r->readonly ? VBACKEND_MEM_F_READONLY : 0;
+	return 0;
+}
+
+/**
  * vbackend_vmm_mem_pfn() - the pfn of the guest page at @gpa
  * @m: map
  * @gpa: guest-physical address

@@ -149,6 +149,14 @@ static int vbackend_vmm_window_check(struct vbackend_session *s, u64 gpa,
 	return vbackend_vmm_mem_check(&fe->mem, gpa, size, flags);
 }
 
+static int vbackend_vmm_region_info(struct vbackend_session *s, u32 index,
+				    struct vbackend_mem_region *out)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+
+	return vbackend_vmm_mem_region(&fe->mem, index, out);
+}
+
 static int vbackend_vmm_window_pfn(struct vbackend_session *s, u64 gpa,
 				   unsigned long *pfn)
 {
@@ -459,6 +467,7 @@ const struct vbackend_provider vbackend_vmm_provider = {
 	.release = vbackend_vmm_release,
 	.ioctl = vbackend_vmm_ioctl,
 	.window_check = vbackend_vmm_window_check,
+	.mem_region = vbackend_vmm_region_info,
 	.window_pfn = vbackend_vmm_window_pfn,
 	.irq_raise = vbackend_vmm_irq_raise,
 	.irq_detach = vbackend_vmm_irq_detach,

@@ -65,6 +65,8 @@ int vbackend_vmm_mem_add(struct vbackend_vmm_memmap *m,
 			 const struct vbackend_vmm_memory *um);
 int vbackend_vmm_mem_check(struct vbackend_vmm_memmap *m, u64 gpa, u64 size,
 			   u32 flags);
+int vbackend_vmm_mem_region(struct vbackend_vmm_memmap *m, u32 index,
+			    struct vbackend_mem_region *out);
 int vbackend_vmm_mem_pfn(struct vbackend_vmm_memmap *m, u64 gpa,
 			 unsigned long *pfn);
 void vbackend_vmm_mem_free(struct vbackend_vmm_memmap *m);

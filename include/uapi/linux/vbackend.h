@@ -161,6 +161,32 @@ struct vbackend_window {
 	__u32 reserved;
 };
 
+/* &vbackend_mem_region.flags (out) */
+#define VBACKEND_MEM_F_READONLY	(1U << 0) /* windows over it must be read-only */
+
+/**
+ * struct vbackend_mem_region - enumerate frontend memory (VBACKEND_MEM_REGION)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: in: must be zero; out: VBACKEND_MEM_F_*
+ * @index: in: 0, 1, 2... until -ENOENT
+ * @reserved: must be zero
+ * @gpa: out: frontend-physical start of the region
+ * @size: out: its size in bytes
+ *
+ * Lets a backend find the frontend's memory without hypervisor knowledge;
+ * mapping a window over all of it is cheap since pages map on first touch.
+ * Return: 0, -ENOENT past the last region, -EOPNOTSUPP when the provider
+ * cannot enumerate memory.
+ */
+struct vbackend_mem_region {
+	__u32 argsz;
+	__u32 flags;
+	__u32 index;
+	__u32 reserved;
+	__aligned_u64 gpa;
+	__aligned_u64 size;
+};
+
 /**
  * struct vbackend_id - name an object by id (the *_DEL and UNMAP ioctls)
  * @argsz: size of the structure as the caller knows it
@@ -432,6 +458,7 @@ struct vbackend_vmm_access {
 
 #define VBACKEND_WINDOW_MAP	_IOWR(VBACKEND_MAGIC, 0x10, struct vbackend_window)
 #define VBACKEND_WINDOW_UNMAP	_IOW(VBACKEND_MAGIC, 0x11, struct vbackend_id)
+#define VBACKEND_MEM_REGION	_IOWR(VBACKEND_MAGIC, 0x12, struct vbackend_mem_region)
 
 #define VBACKEND_TRAP_ADD	_IOWR(VBACKEND_MAGIC, 0x20, struct vbackend_trap)
 #define VBACKEND_TRAP_DEL	_IOW(VBACKEND_MAGIC, 0x21, struct vbackend_id)
