@@ -186,8 +186,13 @@ int vbackend_trap_submit(struct vbackend_session *s,
 	unsigned long flags;
 	int ret = 0;
 
-	if (!vbackend_range_covers(s, a->space, a->addr, a->size))
-		return -ENXIO;
+	if (!vbackend_range_covers(s, a->space, a->addr, a->size)) {
+		/* a closing session frees its ranges after closing the queue */
+		spin_lock_irqsave(&q->lock, flags);
+		ret = q->closed ? -EPIPE : -ENXIO;
+		spin_unlock_irqrestore(&q->lock, flags);
+		return ret;
+	}
 	if (a->dir == VBACKEND_DIR_WRITE && vbackend_kick_match(s, a))
 		return 1;
 

@@ -253,10 +253,14 @@ static struct vbackend_win *vbackend_window_find(struct vbackend_session *s,
 	unsigned long idx;
 
 	lockdep_assert_held(&s->lock);
-	xa_for_each(&s->windows, idx, w)
-		if (pgoff >= w->pgoff &&
-		    npages <= (w->size >> PAGE_SHIFT) - (pgoff - w->pgoff))
+	xa_for_each(&s->windows, idx, w) {
+		unsigned long wpages = w->size >> PAGE_SHIFT;
+
+		/* [pgoff, pgoff + npages) inside the window, without wrapping */
+		if (pgoff >= w->pgoff && pgoff - w->pgoff < wpages &&
+		    npages <= wpages - (pgoff - w->pgoff))
 			return w;
+	}
 	return NULL;
 }
 
