@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh check|demo: the body of "make check" and "make demo" (the
+# Makefile installs the packages and unpacks build/ksrc first).
+#
+# check: lint, ABI test, build the module against the test kernel, the
+#        kselftests and the userspace tools, boot them in QEMU, and print
+#        the verdict: one line per check, then "N passed, N failed, N
+#        skipped". A failing host check does not stop the run; a failed
+#        build skips the boot (and counts as a failure).
+# demo:  build the module and the tools, boot QEMU, run vbackend-info and
+#        vbackend-tour, and check the guest the same way.
+#
+# Environment: TEST_KVER (kernel to use), QEMU_TIMEOUT (900 s),
+# TEST_TIMEOUT (per test binary: the selftests' settings file, else 300 s),
+# VB_BUILD (build directory).
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:-check}
+case $mode in check | demo) ;; *) die "usage: $0 check|demo" ;; esac
+
+qemu_dir=$VB_TOP/tools/testing/qemu
+kver=$(need_kver)
+KDIR=/lib/modules/$kver/build
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-900}
+# Per test binary: the kselftest "settings" file's timeout, else 300 s.
+settings=$VB_TOP/tools/testing/selftests/vbackend/settings
+if [ -z "${TEST_TIMEOUT:-}" ] && [ -f "$settings" ]; then
+	TEST_TIMEOUT=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$settings")
+fi
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+logs=$VB_BUILD/logs
+start=$SECONDS
+mkdir -p "$logs"
+cd "$VB_TOP"
+
+# step DESCRIPTION LOG CMD...: run CMD quietly into LOG and report it.
+step() {
+	local what=$1 log=$2
+	shift 2
+	if "$@" >"$log" 2>&1; then
+		tap 0 "$what"
+		return 0
+	fi
+	tap 1 "$what (log: ${log#"$VB_TOP"/})"
+	tail -n 25 "$log" | sed 's/^/#   /'
+	return 1
+}
+
+build_module() {
+	rm -f vbackend.ko
+	kmake modules || return 1
+	[ -f vbackend.ko ] || { echo "no vbackend.ko was built"; return 1; }
+	local vm
+	vm=$(modinfo -F vermagic vbackend.ko)
+	case $vm in
+	"$kver "*) ;;
+	*) echo "vbackend.ko vermagic '$vm' is not for $kver"; return 1 ;;
+	esac
+}
+
+build_selftests() {
+	local dir=tools/testing/selftests/vbackend n
+	[ -f "$dir/Makefile" ] || { echo "$dir/Makefile does not exist"; return 1; }
+	rm -rf "$VB_BUILD/selftests"
+	mkdir -p "$VB_BUILD/selftests"
+	"${MAKE:-make}" -C "$dir" KSRC="$VB_KSRC/tools/testing/selftests" \
+		OUTPUT="$VB_BUILD/selftests" || return 1
+	n=$(find "$VB_BUILD/selftests" -maxdepth 1 -name '*_test' -type f -perm -u+x | wc -l)
+	echo "$n test binaries in ${VB_BUILD#"$VB_TOP"/}/selftests"
+	[ "$n" -gt 0 ] || { echo "the selftests build made no *_test binary"; return 1; }
+}
+
+build_tools() {
+	rm -rf "$VB_BUILD/userspace"
+	"${MAKE:-make}" -C userspace/tools OUTPUT="$VB_BUILD/userspace"
+}
+
+boot() { # boot LABEL QUIET(-q or "") TESTDIR ("" for none)
+	local label=$1 quiet=$2 tests=$3 initrd=$VB_BUILD/initramfs-$mode.cpio.gz
+	local console=$VB_BUILD/$label.log results=$VB_BUILD/$label-results.log
+	local status=0 args=() qargs=()
+	[ -z "$tests" ] || args+=(-t "$tests")
+	[ -z "$quiet" ] || qargs+=(-q)
+	"$qemu_dir/mkinitramfs.sh" -o "$initrd" -m vbackend.ko "${args[@]}" \
+		-b "$VB_BUILD/userspace" --mode "$mode" --timeout "$TEST_TIMEOUT"
+	echo "# booting $kver under QEMU TCG (timeout ${QEMU_TIMEOUT}s); console: ${console#"$VB_TOP"/}"
+	"$qemu_dir/run-qemu.sh" -k "/boot/vmlinuz-$kver" -i "$initrd" -l "$console" \
+		-r "$results" -t "$QEMU_TIMEOUT" "${qargs[@]}" || status=$?
+	echo "# QEMU exited with status $status after $((SECONDS - start)) s in all"
+	VERDICT_ARGS=(-c "$console" -r "$results" -s "$status")
+}
+
+export HOST_TAP=$VB_BUILD/$mode-host.tap
+: >"$HOST_TAP"
+VERDICT_ARGS=()
+built=1
+
+if [ "$mode" = check ]; then
+	echo "# host checks against $kver"
+	"$qemu_dir/lint.sh" || true
+	"$VB_TOP/tools/testing/abi/run.sh" || true
+	step "build: vbackend.ko for $kver" "$logs/module.log" build_module || built=0
+	step "build: kselftests" "$logs/selftests.log" build_selftests || built=0
+	step "build: userspace tools" "$logs/userspace.log" build_tools || built=0
+	if [ "$built" = 1 ]; then
+		boot guest "" "$VB_BUILD/selftests"
+	else
+		VERDICT_ARGS=(-n "not booted, a build failed")
+	fi
+else
+	echo "# building vbackend.ko for $kver and the userspace tools"
+	step "build: vbackend.ko for $kver" "$logs/module.log" build_module || built=0
+	step "build: userspace tools" "$logs/userspace.log" build_tools || built=0
+	if [ "$built" = 1 ]; then
+		boot demo -q ""
+	else
+		VERDICT_ARGS=(-n "not booted, a build failed")
+	fi
+fi
+
+echo "# verdict ($mode, $((SECONDS - start)) s)"
+exec "$qemu_dir/verdict.sh" -H "$HOST_TAP" "${VERDICT_ARGS[@]}"
