@@ -161,8 +161,7 @@ long vbackend_irq_add(struct vbackend_session *s, void __user *uarg)
 	atomic_long_inc(&vbackend_stats.irqs);
 	vbackend_irqfd_arm(irq);
 	ui.id = irq->id;
-	if (s->prov->notifiers_changed)
-		s->prov->notifiers_changed(s);
+	vbackend_session_notifiers_changed(s);
 	mutex_unlock(&s->lock);
 	return VBACKEND_ARGS_OUT(uarg, ui);
 
@@ -197,23 +196,16 @@ static void vbackend_irq_remove(struct vbackend_session *s,
 long vbackend_irq_del(struct vbackend_session *s, void __user *uarg)
 {
 	struct vbackend_irqfd *irq;
-	struct vbackend_id id;
+	u32 id;
 	int ret;
 
-	ret = VBACKEND_ARGS_IN(id, uarg);
+	ret = vbackend_session_id_lock(s, uarg, &id);
 	if (ret)
 		return ret;
-	if (id.flags || id.reserved)
-		return -EINVAL;
-
-	ret = vbackend_session_backend_lock(s);
-	if (ret)
-		return ret;
-	irq = xa_load(&s->irqs, id.id);
+	irq = xa_load(&s->irqs, id);
 	if (irq) {
 		vbackend_irq_remove(s, irq);
-		if (s->prov->notifiers_changed)
-			s->prov->notifiers_changed(s);
+		vbackend_session_notifiers_changed(s);
 	} else {
 		ret = -ENOENT;
 	}

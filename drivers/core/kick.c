@@ -188,8 +188,7 @@ long vbackend_kick_add(struct vbackend_session *s, void __user *uarg)
 	list_add_tail_rcu(&k->link, &s->kick_list);
 	atomic_long_inc(&vbackend_stats.kicks);
 	uk.id = k->id;
-	if (s->prov->notifiers_changed)
-		s->prov->notifiers_changed(s);
+	vbackend_session_notifiers_changed(s);
 	mutex_unlock(&s->lock);
 	return VBACKEND_ARGS_OUT(uarg, uk);
 
@@ -222,23 +221,16 @@ static void vbackend_kick_remove(struct vbackend_session *s,
 long vbackend_kick_del(struct vbackend_session *s, void __user *uarg)
 {
 	struct vbackend_kick_entry *k;
-	struct vbackend_id id;
+	u32 id;
 	int ret;
 
-	ret = VBACKEND_ARGS_IN(id, uarg);
+	ret = vbackend_session_id_lock(s, uarg, &id);
 	if (ret)
 		return ret;
-	if (id.flags || id.reserved)
-		return -EINVAL;
-
-	ret = vbackend_session_backend_lock(s);
-	if (ret)
-		return ret;
-	k = xa_load(&s->kicks, id.id);
+	k = xa_load(&s->kicks, id);
 	if (k) {
 		vbackend_kick_remove(s, k);
-		if (s->prov->notifiers_changed)
-			s->prov->notifiers_changed(s);
+		vbackend_session_notifiers_changed(s);
 	} else {
 		ret = -ENOENT;
 	}

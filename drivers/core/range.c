@@ -148,19 +148,13 @@ static void vbackend_range_remove(struct vbackend_session *s,
 long vbackend_trap_del(struct vbackend_session *s, void __user *uarg)
 {
 	struct vbackend_range *r;
-	struct vbackend_id id;
+	u32 id;
 	int ret;
 
-	ret = VBACKEND_ARGS_IN(id, uarg);
+	ret = vbackend_session_id_lock(s, uarg, &id);
 	if (ret)
 		return ret;
-	if (id.flags || id.reserved)
-		return -EINVAL;
-
-	ret = vbackend_session_backend_lock(s);
-	if (ret)
-		return ret;
-	r = xa_load(&s->traps, id.id);
+	r = xa_load(&s->traps, id);
 	if (!r)
 		ret = -ENOENT;
 	else if (vbackend_kicks_in(s, r->space, r->start, r->last))

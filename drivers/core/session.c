@@ -173,6 +173,42 @@ int vbackend_session_backend_lock(struct vbackend_session *s)
 	return ret;
 }
 
+/**
+ * vbackend_session_id_lock() - fetch a &struct vbackend_id and lock the
+ * session for a backend command on that id
+ * @s: session
+ * @uarg: user pointer to the &struct vbackend_id
+ * @id: the id
+ *
+ * Return: 0 with the session lock held, or an error (unlocked).
+ */
+int vbackend_session_id_lock(struct vbackend_session *s, void __user *uarg,
+			     u32 *id)
+{
+	struct vbackend_id uid;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(uid, uarg);
+	if (ret)
+		return ret;
+	if (uid.flags || uid.reserved)
+		return -EINVAL;
+	*id = uid.id;
+	return vbackend_session_backend_lock(s);
+}
+
+/**
+ * vbackend_session_notifiers_changed() - tell the provider that the kicks
+ * or interrupts of a backend session changed
+ * @s: session, locked
+ */
+void vbackend_session_notifiers_changed(struct vbackend_session *s)
+{
+	lockdep_assert_held(&s->lock);
+	if (s->prov->notifiers_changed)
+		s->prov->notifiers_changed(s);
+}
+
 static const struct vbackend_provider *vbackend_parse_target(char *target,
 							     char **args)
 {

@@ -279,6 +279,9 @@ void vbackend_session_put(struct vbackend_session *s);
 void *vbackend_session_frontend(struct vbackend_session *s,
 				const struct vbackend_provider *prov);
 int vbackend_session_backend_lock(struct vbackend_session *s);
+int vbackend_session_id_lock(struct vbackend_session *s, void __user *uarg,
+			     u32 *id);
+void vbackend_session_notifiers_changed(struct vbackend_session *s);
 long vbackend_session_bind(struct vbackend_session *s, void __user *uarg);
 void vbackend_session_peer_gone(struct vbackend_session *s, int error);
 int vbackend_session_open(struct inode *inode, struct file *file);

@@ -193,19 +193,13 @@ static void vbackend_window_revoke(struct vbackend_session *s,
 long vbackend_window_unmap(struct vbackend_session *s, void __user *uarg)
 {
 	struct vbackend_win *w;
-	struct vbackend_id id;
+	u32 id;
 	int ret;
 
-	ret = VBACKEND_ARGS_IN(id, uarg);
+	ret = vbackend_session_id_lock(s, uarg, &id);
 	if (ret)
 		return ret;
-	if (id.flags || id.reserved)
-		return -EINVAL;
-
-	ret = vbackend_session_backend_lock(s);
-	if (ret)
-		return ret;
-	w = xa_erase(&s->windows, id.id);
+	w = xa_erase(&s->windows, id);
 	if (w) {
 		vbackend_window_revoke(s, w);
 		vbackend_window_put(w);
