@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Sessions: open and bind /dev/vbackend, map the frontend's memory as
+ * windows, translate guest addresses, and thin wrappers for traps, kicks,
+ * interrupts, the record stream and completions.
+ *
+ * The target string is never parsed here: the kernel's providers do that,
+ * which keeps every hypervisor detail out of userspace backends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vb_internal.h"
+
+/* Longest target echoed in an error message. */
+#define VB_TARGET_ECHO	64
+
+static int vb_ioctl(struct vb_session *s, unsigned long req, void *arg)
+{
+	if (atomic_load(&s->gone))
+		return -EPIPE;
+	if (ioctl(s->fd, req, arg) < 0)
+		return -errno;
+	return 0;
+}
+
+static int vb_map_window(struct vb_session *s, uint64_t gpa, uint64_t size,
+			 bool write)
+{
+	struct vbackend_window w = {
+		.argsz = sizeof(w),
+		.flags = VBACKEND_WINDOW_F_READ | (write ? VBACKEND_WINDOW_F_WRITE : 0),
+		.gpa = gpa,
+		.size = size,
+	};
+	struct vb_window *win;
+	void *p;
+	int ret;
+
+	if (s->nr_windows == VB_MAX_WINDOWS || (s->info.max_windows &&
+	    s->nr_windows >= s->info.max_windows))
+		return vb_error(ENOSPC, "window map 0x%" PRIx64 "+0x%" PRIx64,
+				gpa, size);
+	if (size > SIZE_MAX)
+		return vb_error(EOVERFLOW, "window map 0x%" PRIx64 "+0x%" PRIx64,
+				gpa, size);
+	ret = vb_ioctl(s, VBACKEND_WINDOW_MAP, &w);
+	if (ret)
+		return vb_error(-ret, "window map 0x%" PRIx64 "+0x%" PRIx64,
+				gpa, size);
+	p = mmap(NULL, size, PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED,
+		 s->fd, (off_t)w.offset);
+	if (p == MAP_FAILED)
+		return vb_error(errno, "mmap window 0x%" PRIx64 "+0x%" PRIx64,
+				gpa, size);
+	ret = vb_guard_add(p, size, &s->gone);
+	if (ret) {
+		munmap(p, size);
+		return vb_error(-ret, "SIGBUS guard for window 0x%" PRIx64, gpa);
+	}
+	win = &s->win[s->nr_windows++];
+	win->gpa = gpa;
+	win->size = size;
+	win->host = p;
+	win->id = w.id;
+	win->write = write;
+	win->owned = true;
+	return 0;
+}
+
+/* One window over each memory region the provider enumerates. */
+static int vb_map_memory(struct vb_session *s)
+{
+	struct vbackend_mem_region r;
+	uint32_t i;
+	int ret;
+
+	for (i = 0;; i++) {
+		memset(&r, 0, sizeof(r));
+		r.argsz = sizeof(r);
+		r.index = i;
+		ret = vb_ioctl(s, VBACKEND_MEM_REGION, &r);
+		if (ret == -ENOENT)
+			return 0;
+		/* A provider that cannot enumerate leaves us without windows. */
+		if (ret == -EOPNOTSUPP && i == 0)
+			return 0;
+		if (ret)
+			return vb_error(-ret, "memory region %u", i);
+		if (!r.size)
+			continue;
+		ret = vb_map_window(s, r.gpa, r.size,
+				    !(r.flags & VBACKEND_MEM_F_READONLY));
+		if (ret)
+			return ret;
+	}
+}
+
+int vb_session_open(const char *target, struct vb_session **out)
+{
+	struct vbackend_bind b = { .argsz = sizeof(b) };
+	struct vb_session *s;
+	size_t len;
+	int ret;
+
+	if (!out)
+		return vb_error(EINVAL, "vb_session_open");
+	*out = NULL;
+	if (!target)
+		return vb_error(EINVAL, "bind: no target");
+	len = strlen(target);
+
+	ret = vb_guard_install();
+	if (ret)
+		return ret;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return vb_error(ENOMEM, "session");
+	s->fd = open(VB_DEV_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (s->fd < 0) {
+		ret = vb_error(errno, "open " VB_DEV_PATH);
+		free(s);
+		return ret;
+	}
+	s->info.argsz = sizeof(s->info);
+	ret = vb_ioctl(s, VBACKEND_GET_INFO, &s->info);
+	if (ret) {
+		vb_error(-ret, "get info");
+		goto fail;
+	}
+	if (s->info.event_size != sizeof(struct vbackend_event) ||
+	    s->info.completion_size != sizeof(struct vbackend_completion)) {
+		ret = vb_error_msg(EPROTO, "record sizes %u/%u, expected %zu/%zu",
+				   s->info.event_size, s->info.completion_size,
+				   sizeof(struct vbackend_event),
+				   sizeof(struct vbackend_completion));
+		goto fail;
+	}
+
+	b.target = (uintptr_t)target;
+	b.target_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+	ret = vb_ioctl(s, VBACKEND_BIND, &b);
+	if (ret) {
+		vb_error(-ret, "bind %.*s%s", VB_TARGET_ECHO, target,
+			 len > VB_TARGET_ECHO ? "..." : "");
+		goto fail;
+	}
+	ret = vb_map_memory(s);
+	if (ret)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	vb_session_close(s);
+	return ret;
+}
+
+void vb_session_close(struct vb_session *s)
+{
+	unsigned int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nr_windows; i++) {
+		vb_guard_del(s->win[i].host);
+		if (s->win[i].owned)
+			munmap(s->win[i].host, s->win[i].size);
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+}
+
+int vb_session_fd(const struct vb_session *s)
+{
+	return s->fd;
+}
+
+const struct vbackend_info *vb_session_info(const struct vb_session *s)
+{
+	return &s->info;
+}
+
+void *vb_translate(struct vb_session *s, uint64_t gpa, uint64_t len,
+		   bool write)
+{
+	const struct vb_window *w;
+	unsigned int i;
+	uint64_t off;
+
+	for (i = 0; i < s->nr_windows; i++) {
+		w = &s->win[i];
+		if (gpa < w->gpa)
+			continue;
+		off = gpa - w->gpa;
+		/* off <= size first: then size - off cannot wrap. */
+		if (off > w->size || len > w->size - off)
+			continue;
+		if (write && !w->write)
+			return NULL;
+		return (char *)w->host + off;
+	}
+	return NULL;
+}
+
+static const char *vb_space(bool pio)
+{
+	return pio ? "pio" : "mmio";
+}
+
+int vb_trap_add(struct vb_session *s, bool pio, uint64_t addr, uint64_t size,
+		uint32_t *id)
+{
+	struct vbackend_trap t = {
+		.argsz = sizeof(t),
+		.flags = pio ? VBACKEND_F_PIO : 0,
+		.addr = addr,
+		.size = size,
+	};
+	int ret;
+
+	if (s->fake) {
+		*id = ++s->fake_ids;
+		return 0;
+	}
+	ret = vb_ioctl(s, VBACKEND_TRAP_ADD, &t);
+	if (ret)
+		return vb_error(-ret, "trap add %s 0x%" PRIx64 "+0x%" PRIx64,
+				vb_space(pio), addr, size);
+	*id = t.id;
+	return 0;
+}
+
+static int vb_del(struct vb_session *s, unsigned long req, const char *what,
+		  uint32_t id)
+{
+	struct vbackend_id a = { .argsz = sizeof(a), .id = id };
+	int ret;
+
+	if (s->fake)
+		return 0;
+	ret = vb_ioctl(s, req, &a);
+	if (ret)
+		return vb_error(-ret, "%s del %u", what, id);
+	return 0;
+}
+
+int vb_trap_del(struct vb_session *s, uint32_t id)
+{
+	return vb_del(s, VBACKEND_TRAP_DEL, "trap", id);
+}
+
+int vb_kick_add(struct vb_session *s, bool pio, uint64_t addr, uint32_t len,
+		bool datamatch, uint64_t data, int eventfd, uint32_t *id)
+{
+	struct vbackend_kick k = {
+		.argsz = sizeof(k),
+		.flags = (pio ? VBACKEND_F_PIO : 0) |
+			 (datamatch ? VBACKEND_KICK_F_DATAMATCH : 0),
+		.addr = addr,
+		.data = datamatch ? data : 0,
+		.fd = eventfd,
+		.len = len,
+	};
+	int ret;
+
+	if (s->fake) {
+		*id = ++s->fake_ids;
+		return 0;
+	}
+	ret = vb_ioctl(s, VBACKEND_KICK_ADD, &k);
+	if (ret) {
+		if (datamatch)
+			return vb_error(-ret, "kick add %s 0x%" PRIx64 "/%u data 0x%" PRIx64,
+					vb_space(pio), addr, len, data);
+		return vb_error(-ret, "kick add %s 0x%" PRIx64 "/%u",
+				vb_space(pio), addr, len);
+	}
+	*id = k.id;
+	return 0;
+}
+
+int vb_kick_del(struct vb_session *s, uint32_t id)
+{
+	return vb_del(s, VBACKEND_KICK_DEL, "kick", id);
+}
+
+int vb_irq_add(struct vb_session *s, int eventfd, uint32_t type,
+	       uint64_t target0, uint64_t target1, uint32_t *id)
+{
+	struct vbackend_irq q = {
+		.argsz = sizeof(q),
+		.fd = eventfd,
+		.type = type,
+		.target = { target0, target1 },
+	};
+	int ret;
+
+	if (s->fake) {
+		*id = ++s->fake_ids;
+		return 0;
+	}
+	ret = vb_ioctl(s, VBACKEND_IRQ_ADD, &q);
+	if (ret)
+		return vb_error(-ret, "irq add type %u target 0x%" PRIx64 ",0x%" PRIx64,
+				type, target0, target1);
+	*id = q.id;
+	return 0;
+}
+
+int vb_irq_del(struct vb_session *s, uint32_t id)
+{
+	return vb_del(s, VBACKEND_IRQ_DEL, "irq", id);
+}
+
+int vb_events_read(struct vb_session *s, struct vbackend_event *ev,
+		   unsigned int max)
+{
+	ssize_t n;
+
+	if (s->fd < 0)
+		return atomic_load(&s->gone) ? -EPIPE : 0;
+	if (max > 1024)
+		max = 1024;
+	if (!max)
+		return 0;
+	do {
+		n = read(s->fd, ev, (size_t)max * sizeof(*ev));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN)
+			return 0;
+		if (errno == EPIPE)
+			atomic_store(&s->gone, true);
+		return vb_error(errno, "read events");
+	}
+	if (n == 0) {
+		atomic_store(&s->gone, true);
+		return vb_error(EPIPE, "read events: frontend gone");
+	}
+	return (int)(n / (ssize_t)sizeof(*ev));
+}
+
+int vb_complete(struct vb_session *s, const struct vbackend_completion *c,
+		unsigned int n)
+{
+	unsigned int done = 0;
+	ssize_t w;
+	int ret = 0;
+
+	if (s->fd < 0)
+		return 0;
+	while (done < n) {
+		w = write(s->fd, c + done, (size_t)(n - done) * sizeof(*c));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (!ret)
+				ret = vb_error(errno, "complete seq %llu",
+					       (unsigned long long)c[done].seq);
+			if (errno != ENOENT && errno != EINVAL)
+				break;	/* EPIPE and friends: all would fail */
+			done++;		/* skip the bad record, keep the rest */
+			continue;
+		}
+		done += (unsigned int)((size_t)w / sizeof(*c));
+		if (!w)
+			break;
+	}
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Test hooks                                                          */
+/* ------------------------------------------------------------------ */
+
+struct vb_session *vb_session_fake(int fd)
+{
+	struct vb_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->fd = fd;
+	s->fake = true;
+	s->info.argsz = sizeof(s->info);
+	s->info.api_version = VBACKEND_API_VERSION;
+	s->info.event_size = sizeof(struct vbackend_event);
+	s->info.completion_size = sizeof(struct vbackend_completion);
+	return s;
+}
+
+int vb_session_fake_window(struct vb_session *s, uint64_t gpa, void *host,
+			   uint64_t size, bool write)
+{
+	struct vb_window *w;
+	int ret;
+
+	if (s->nr_windows == VB_MAX_WINDOWS)
+		return -ENOSPC;
+	if (gpa + size < gpa)
+		return -EOVERFLOW;
+	ret = vb_guard_install();
+	if (ret)
+		return ret;
+	ret = vb_guard_add(host, size, &s->gone);
+	if (ret)
+		return ret;
+	w = &s->win[s->nr_windows++];
+	w->gpa = gpa;
+	w->size = size;
+	w->host = host;
+	w->id = ++s->fake_ids;
+	w->write = write;
+	w->owned = false;
+	return 0;
+}

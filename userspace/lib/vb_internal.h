@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libvbackend internals: the objects behind the opaque handles of
+ * libvbackend.h, and the hooks the host unit tests (lib/tests/) use to run
+ * the virtio code over malloc'ed "guest RAM" without a kernel.
+ */
+#ifndef VB_INTERNAL_H
+#define VB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/virtio_ring.h>
+
+#include "libvbackend.h"
+
+#define VB_DEV_PATH		"/dev/vbackend"
+#define VB_MAX_WINDOWS		64	/* windows per session (regions max 64) */
+#define VB_MAX_DEVS		32	/* virtio devices per session */
+#define VB_MMIO_SIZE		0x200	/* virtio-mmio register window */
+#define VB_CONFIG_MAX		0x100	/* config space: 0x100..0x1ff */
+#define VB_QUEUE_NUM_LIMIT	32768	/* split ring limit */
+#define VB_VENDOR_ID		0x6b636276 /* "vbck" */
+#define VB_EVENT_BATCH		32	/* records per read() */
+
+/* Format vb_last_error() as "<what>: <strerror(err)>"; returns -err. */
+int vb_error(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Same without an errno suffix; returns -err. */
+int vb_error_msg(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------ */
+/* Sessions                                                            */
+/* ------------------------------------------------------------------ */
+
+struct vb_window {
+	uint64_t gpa;
+	uint64_t size;
+	void *host;
+	uint32_t id;
+	bool write;
+	bool owned;		/* mmap()ed by us: munmap() on close */
+};
+
+/*
+ * Windows and the device list are written only while the session is set
+ * up (vb_session_open, vb_virtio_create/destroy) and are read without
+ * locks afterwards: vb_translate() is on every data path.
+ */
+struct vb_session {
+	int fd;
+	bool fake;		/* test session: ioctls succeed without a kernel */
+	atomic_bool gone;	/* frontend gone (PEER_GONE, EOF or SIGBUS) */
+	uint32_t fake_ids;
+	struct vbackend_info info;
+	unsigned int nr_windows;
+	struct vb_window win[VB_MAX_WINDOWS];
+	unsigned int nr_devs;
+	struct vb_virtio_dev *devs[VB_MAX_DEVS];
+};
+
+/* SIGBUS guard (sigbus.c): windows whose revocation must not kill us. */
+int vb_guard_install(void);
+int vb_guard_add(void *host, size_t len, atomic_bool *gone);
+void vb_guard_del(void *host);
+
+/*
+ * Test hooks. A fake session has no kernel behind it: trap/kick/irq
+ * registration succeeds with made-up ids, and events are read from and
+ * completions written to @fd (a socketpair end, or -1 for none).
+ */
+struct vb_session *vb_session_fake(int fd);
+int vb_session_fake_window(struct vb_session *s, uint64_t gpa, void *host,
+			   uint64_t size, bool write);
+
+/* ------------------------------------------------------------------ */
+/* virtio-mmio device                                                  */
+/* ------------------------------------------------------------------ */
+
+#define VB_INFLIGHT_WORDS	(VB_QUEUE_NUM_LIMIT / 64)
+
+/*
+ * Locking rule (one register thread, one thread per queue):
+ *
+ *  - Register state (the reg_* fields, selectors, driver features, @started)
+ *    belongs to the thread that runs vb_virtio_handle_events().
+ *  - Ring state (everything from @live to @inflight) is protected by the
+ *    queue's @lock. vb_vq_pop/push/notify hold it for their duration; the
+ *    register thread takes it to start a queue (QueueReady=1) or to stop
+ *    it (QueueReady=0, device reset, destroy). A request popped before a
+ *    stop carries the old @gen and its push is dropped, so a reset never
+ *    races with a queue thread writing the used ring.
+ *  - ops->queue_kick() and ops->reset() are called without any queue lock
+ *    held, so the model may wait in reset() for its queue threads.
+ *  - Device-wide state shared by both sides (status, negotiated features,
+ *    ISR, config generation, broken) is atomic. vb_virtio_fail() takes no
+ *    lock and may be called from any thread, with or without a queue lock.
+ */
+struct vb_vq {
+	struct vb_virtio_dev *dev;
+	uint16_t index;
+	int kick_fd;
+	uint32_t kick_id;
+	bool kick_registered;
+
+	/* Register file (register thread). */
+	uint32_t reg_num;
+	bool reg_ready;
+	uint64_t reg_desc;
+	uint64_t reg_avail;
+	uint64_t reg_used;
+
+	/* Ring state (@lock). */
+	pthread_mutex_t lock;
+	atomic_bool live;
+	uint32_t gen;
+	uint16_t num;
+	bool event_idx;
+	bool indirect;
+	const struct vring_desc *desc;
+	const struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t last_avail;
+	uint16_t used_idx;
+	uint16_t signalled_used;
+	bool signalled_valid;
+	uint32_t inflight;
+	uint64_t inflight_map[VB_INFLIGHT_WORDS];
+
+	/* Statistics, relaxed atomics. */
+	atomic_uint_fast64_t st_requests;
+	atomic_uint_fast64_t st_bytes;
+	atomic_uint_fast64_t st_kicks;
+	atomic_uint_fast64_t st_interrupts;
+};
+
+struct vb_virtio_dev {
+	struct vb_session *s;
+	struct vb_virtio_ops ops;
+	struct vb_virtio_params params;
+	void *config;
+	void *opaque;
+	uint64_t host_features;
+	uint32_t trap_id;
+	bool trap_registered;
+	int irq_fd;
+	uint32_t irq_id;
+	bool irq_registered;
+
+	/* Register file (register thread). */
+	uint32_t dev_feat_sel;
+	uint32_t drv_feat_sel;
+	uint32_t queue_sel;
+	uint32_t shm_sel;
+	uint64_t drv_features;
+	bool started;		/* ops->start() was called */
+
+	/* Shared. */
+	_Atomic uint32_t status;
+	_Atomic uint64_t features;	/* accepted with FEATURES_OK */
+	_Atomic uint32_t isr;
+	_Atomic uint32_t config_gen;
+	atomic_bool broken;
+	char why[160];			/* first failure, set once */
+
+	struct vb_vq vq[VB_MAX_QUEUES];
+};
+
+/* virtio_mmio.c: one register access at @off in the 0x200 window. */
+uint64_t vb_mmio_access(struct vb_virtio_dev *d, uint64_t off, uint32_t size,
+			bool write, uint64_t data);
+/* virtio_dev.c: device reset (status 0 or a frontend reset). */
+void vb_virtio_reset(struct vb_virtio_dev *d);
+/* virtio_irq.c: set @bits in InterruptStatus and signal the irq eventfd. */
+void vb_virtio_interrupt(struct vb_virtio_dev *d, uint32_t bits);
+/* virtqueue.c: start (QueueReady=1) or stop a queue; start returns 0 or
+ * -errno with a reason in @why. */
+int vb_vq_start(struct vb_vq *vq, char *why, size_t whylen);
+void vb_vq_stop(struct vb_vq *vq);
+
+#endif /* VB_INTERNAL_H */
