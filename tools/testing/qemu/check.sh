@@ -26,10 +26,11 @@ qemu_dir=$VB_TOP/tools/testing/qemu
 kver=$(need_kver)
 KDIR=/lib/modules/$kver/build
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-900}
-# Per test binary: the kselftest "settings" file's timeout, else 300 s.
-settings=$VB_TOP/tools/testing/selftests/vbackend/settings
-if [ -z "${TEST_TIMEOUT:-}" ] && [ -f "$settings" ]; then
-	TEST_TIMEOUT=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$settings")
+# Per test binary: the largest timeout of the kselftest "settings" files,
+# else 300 s.
+if [ -z "${TEST_TIMEOUT:-}" ]; then
+	TEST_TIMEOUT=$(cat "$VB_TOP"/tools/testing/selftests/vbackend*/settings 2>/dev/null |
+		sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' | sort -n | tail -n 1)
 fi
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 logs=$VB_BUILD/logs
@@ -63,20 +64,45 @@ build_module() {
 }
 
 build_selftests() {
-	local dir=tools/testing/selftests/vbackend n
-	[ -f "$dir/Makefile" ] || { echo "$dir/Makefile does not exist"; return 1; }
+	local dir n
 	rm -rf "$VB_BUILD/selftests"
 	mkdir -p "$VB_BUILD/selftests"
-	"${MAKE:-make}" -C "$dir" KSRC="$VB_KSRC/tools/testing/selftests" \
-		OUTPUT="$VB_BUILD/selftests" || return 1
+	for dir in tools/testing/selftests/vbackend tools/testing/selftests/vbackend-virtio; do
+		[ -f "$dir/Makefile" ] || { echo "$dir/Makefile does not exist"; return 1; }
+		"${MAKE:-make}" -C "$dir" KSRC="$VB_KSRC/tools/testing/selftests" \
+			OUTPUT="$VB_BUILD/selftests" || return 1
+	done
 	n=$(find "$VB_BUILD/selftests" -maxdepth 1 -name '*_test' -type f -perm -u+x | wc -l)
 	echo "$n test binaries in ${VB_BUILD#"$VB_TOP"/}/selftests"
 	[ "$n" -gt 0 ] || { echo "the selftests build made no *_test binary"; return 1; }
 }
 
-build_tools() {
+# libvbackend, the sample backend (static and ASan/UBSan), the frontend
+# simulator and the tools: every executable here goes to the guest's /bin.
+build_userspace() {
 	rm -rf "$VB_BUILD/userspace"
-	"${MAKE:-make}" -C userspace/tools OUTPUT="$VB_BUILD/userspace"
+	"${MAKE:-make}" -C userspace O="$VB_BUILD/userspace" all sample-san
+}
+
+# libvbackend's host unit tests (ASan+UBSan, no kernel needed): each of
+# their TAP lines counts as a host check.
+userspace_unit_tests() {
+	local log=$logs/userspace-check.log out=$VB_BUILD/userspace-host status=0
+	"${MAKE:-make}" -C userspace O="$out" check >"$log" 2>&1 || status=$?
+	grep -E '^(not )?ok ' "$log" | sed -E 's/^((not )?ok) [0-9]+ /\1 - libvbackend: /' |
+		tee -a "$HOST_TAP"
+	if [ "$status" -ne 0 ] && ! grep -qE '^not ok ' "$log"; then
+		tap 1 "libvbackend: host unit tests (log: ${log#"$VB_TOP"/})"
+		tail -n 25 "$log" | sed 's/^/#   /'
+	fi
+}
+
+# The sample and the library contain no hypervisor-specific code.
+agnostic_check() {
+	local line
+	line=$(tools/testing/selftests/vbackend-virtio/agnostic.sh "$VB_TOP" |
+		grep -E '^(not )?ok ' | sed -E 's/^((not )?ok) [0-9]+ /\1 /')
+	echo "$line" | tee -a "$HOST_TAP"
 }
 
 boot() { # boot LABEL QUIET(-q or "") TESTDIR ("" for none)
@@ -103,18 +129,20 @@ if [ "$mode" = check ]; then
 	echo "# host checks against $kver"
 	"$qemu_dir/lint.sh" || true
 	"$VB_TOP/tools/testing/abi/run.sh" || true
+	userspace_unit_tests
+	agnostic_check
 	step "build: vbackend.ko for $kver" "$logs/module.log" build_module || built=0
 	step "build: kselftests" "$logs/selftests.log" build_selftests || built=0
-	step "build: userspace tools" "$logs/userspace.log" build_tools || built=0
+	step "build: userspace" "$logs/userspace.log" build_userspace || built=0
 	if [ "$built" = 1 ]; then
 		boot guest "" "$VB_BUILD/selftests"
 	else
 		VERDICT_ARGS=(-n "not booted, a build failed")
 	fi
 else
-	echo "# building vbackend.ko for $kver and the userspace tools"
+	echo "# building vbackend.ko for $kver, libvbackend, the sample backend and the frontend simulator"
 	step "build: vbackend.ko for $kver" "$logs/module.log" build_module || built=0
-	step "build: userspace tools" "$logs/userspace.log" build_tools || built=0
+	step "build: userspace" "$logs/userspace.log" build_userspace || built=0
 	if [ "$built" = 1 ]; then
 		boot demo -q ""
 	else

@@ -60,6 +60,15 @@ if [ -n "$bins" ]; then
 		[ -f "$b" ] && [ -x "$b" ] && cp "$b" "$root/bin/"
 	done
 fi
+# Dynamic binaries (the sanitizer builds) bring the libraries ldd names,
+# at the same paths, and the loader.
+for f in "$root"/bin/* "$root"/tests/*; do
+	[ -f "$f" ] || continue
+	ldd "$f" >/dev/null 2>&1 || continue
+	ldd "$f" | grep -o '/[^ ]*' | while read -r lib; do
+		[ -e "$root$lib" ] || cp -L --parents "$lib" "$root"
+	done
+done
 # The kernel opens /dev/console for init before devtmpfs is mounted.
 if [ "$(id -u)" -eq 0 ]; then
 	mknod -m 600 "$root/dev/console" c 5 1
