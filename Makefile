@@ -8,7 +8,7 @@
 #   make ksrc                     unpack checkpatch and the kselftest harness
 #   make lint                     W=1 build, sparse, checkpatch --strict
 #   make abi-test                 i386 == x86_64 layout of the uapi header
-#   make tools                    userspace tools into build/userspace
+#   make userspace                libvbackend, sample, simulator, tools into build/userspace
 #   make check                    everything above + kselftests in QEMU
 #   make demo                     the tour of the ABI in QEMU
 #   make clean
@@ -32,7 +32,7 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 # jobserver and see our command-line variables.
 RUN := MAKE="$(MAKE)" VB_BUILD="$(BUILD)"
 
-.PHONY: all module deps ksrc lint abi-test tools check demo clean
+.PHONY: all module deps ksrc lint abi-test userspace check demo clean
 
 all: module
 
@@ -65,8 +65,8 @@ lint: ksrc
 abi-test: deps
 	+@$(RUN) tools/testing/abi/run.sh
 
-tools:
-	$(MAKE) -C userspace/tools OUTPUT=$(BUILD)/userspace
+userspace:
+	$(MAKE) -C userspace O=$(BUILD)/userspace all
 
 check: deps ksrc
 	+@$(RUN) $(QEMU_DIR)/check.sh check
