@@ -1383,7 +1383,6 @@ static int sc_kill(struct blk *b)
 
 static int sc_sigterm_busy(struct blk *b, bool *stopped)
 {
-	char buf[256];
 	uint64_t v;
 	int n, ret, done;
 
@@ -1395,19 +1394,9 @@ static int sc_sigterm_busy(struct blk *b, bool *stopped)
 		return n;
 	fsim_backend_signal(b->vm, SIGTERM);
 	*stopped = true;
-	if (fsim_backend_wait_exit(b->vm, 20000)) {
-		fsim_fail("backend still running 20 s after SIGTERM with %d requests in flight", n);
-		return -ETIMEDOUT;
-	}
-	if (!WIFEXITED(b->vm->exit_status) || WEXITSTATUS(b->vm->exit_status)) {
-		fsim_fail("backend: %s after SIGTERM with requests in flight, expected 0",
-			  fsim_wait_str(b->vm->exit_status, buf, sizeof(buf)));
-		return -EIO;
-	}
-	if (fsim_backend_log_has_sanitizer_report(b->vm, buf, sizeof(buf))) {
-		fsim_fail("backend sanitizer report: %s", buf);
-		return -EIO;
-	}
+	ret = fsim_backend_expect_exit(b->vm, 20000, "SIGTERM with requests in flight");
+	if (ret)
+		return ret;
 	done = harvest(b, lenient_done, NULL);
 	if (done < 0)
 		return done;
@@ -1435,20 +1424,10 @@ static int sc_frontend_gone(struct blk *b, bool *stopped)
 	close(b->vm->fd);
 	b->vm->fd = -1;
 	*stopped = true;
-	if (fsim_backend_wait_exit(b->vm, 15000)) {
-		fsim_fail("backend still running 15 s after its frontend went away (does it "
-			  "keep the inherited VMM descriptor %d open?)", FSIM_CHILD_FD);
-		return -ETIMEDOUT;
-	}
-	if (!WIFEXITED(b->vm->exit_status) || WEXITSTATUS(b->vm->exit_status)) {
-		fsim_fail("backend: %s when its frontend went away, expected exit status 0",
-			  fsim_wait_str(b->vm->exit_status, buf, sizeof(buf)));
-		return -EIO;
-	}
-	if (fsim_backend_log_has_sanitizer_report(b->vm, buf, sizeof(buf))) {
-		fsim_fail("backend sanitizer report: %s", buf);
-		return -EIO;
-	}
+	/* a backend that keeps its inherited VMM descriptor never sees this */
+	ret = fsim_backend_expect_exit(b->vm, 15000, "its frontend went away");
+	if (ret)
+		return ret;
 	fsim_say("gone", "VMM session closed: the backend exited by itself (%s)",
 		 fsim_wait_str(b->vm->exit_status, buf, sizeof(buf)));
 	return 0;

@@ -166,6 +166,9 @@ bool fsim_backend_alive(struct fsim_vm *vm);
 /* Wait for the backend to exit: 0 with vm->exit_status, -ETIMEDOUT. */
 int fsim_backend_wait_exit(struct fsim_vm *vm, long timeout_ms);
 /* SIGTERM, wait, and check the exit status is 0. Prints a line. */
+/* Wait for the backend to exit by itself: status 0, no sanitizer report. */
+int fsim_backend_expect_exit(struct fsim_vm *vm, long timeout_ms,
+			     const char *after);
 int fsim_backend_stop(struct fsim_vm *vm, long timeout_ms);
 /* Describe a wait status: "exit status 0", "killed by signal 9". */
 const char *fsim_wait_str(int status, char *buf, size_t len);

@@ -680,20 +680,15 @@ int fsim_backend_status(struct fsim_vm *vm, char *line, size_t len,
 	return -ETIMEDOUT;
 }
 
-int fsim_backend_stop(struct fsim_vm *vm, long timeout_ms)
+int fsim_backend_expect_exit(struct fsim_vm *vm, long timeout_ms,
+			     const char *after)
 {
 	char buf[64], rep[256];
 	int ret;
 
-	if (!fsim_backend_alive(vm)) {
-		fsim_fail("backend already gone (%s) before SIGTERM",
-			  fsim_wait_str(vm->exit_status, buf, sizeof(buf)));
-		return -ESRCH;
-	}
-	fsim_backend_signal(vm, SIGTERM);
 	ret = fsim_backend_wait_exit(vm, timeout_ms);
 	if (ret) {
-		fsim_fail("backend still running %ld ms after SIGTERM", timeout_ms);
+		fsim_fail("backend still running %ld ms after %s", timeout_ms, after);
 		fsim_backend_signal(vm, SIGKILL);
 		fsim_backend_wait_exit(vm, 5000);
 		return ret;
@@ -703,12 +698,28 @@ int fsim_backend_stop(struct fsim_vm *vm, long timeout_ms)
 		return -EFAULT;
 	}
 	if (!WIFEXITED(vm->exit_status) || WEXITSTATUS(vm->exit_status)) {
-		fsim_fail("backend: %s after SIGTERM, expected exit status 0",
-			  fsim_wait_str(vm->exit_status, buf, sizeof(buf)));
+		fsim_fail("backend: %s after %s, expected exit status 0",
+			  fsim_wait_str(vm->exit_status, buf, sizeof(buf)), after);
 		return -EIO;
 	}
-	fsim_say("backend", "exit status 0 after SIGTERM");
 	return 0;
+}
+
+int fsim_backend_stop(struct fsim_vm *vm, long timeout_ms)
+{
+	char buf[64];
+	int ret;
+
+	if (!fsim_backend_alive(vm)) {
+		fsim_fail("backend already gone (%s) before SIGTERM",
+			  fsim_wait_str(vm->exit_status, buf, sizeof(buf)));
+		return -ESRCH;
+	}
+	fsim_backend_signal(vm, SIGTERM);
+	ret = fsim_backend_expect_exit(vm, timeout_ms, "SIGTERM");
+	if (!ret)
+		fsim_say("backend", "exit status 0 after SIGTERM");
+	return ret;
 }
 
 /* ---- accesses and records -------------------------------------------------- */
