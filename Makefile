@@ -11,9 +11,10 @@
 #   make userspace                libvbackend, sample, simulator, tools into build/userspace
 #   make check                    everything above + kselftests in QEMU
 #   make demo                     the tour of the ABI in QEMU
+#   make bench                    vbackend-bench in QEMU: latencies, throughputs, ratios
 #   make clean
 #
-# lint, check and demo build against the test kernel: the newest
+# lint, check, demo and bench build against the test kernel: the newest
 # /lib/modules/6.1*/build that has a matching /boot/vmlinuz-* (override
 # with TEST_KVER=...), because the guest boots that very kernel.
 
@@ -32,7 +33,7 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 # jobserver and see our command-line variables.
 RUN := MAKE="$(MAKE)" VB_BUILD="$(BUILD)"
 
-.PHONY: all module deps ksrc lint abi-test userspace check demo clean
+.PHONY: all module deps ksrc lint abi-test userspace check demo bench clean
 
 all: module
 
@@ -73,6 +74,12 @@ check: deps ksrc
 
 demo: deps
 	+@$(RUN) $(QEMU_DIR)/check.sh demo
+
+# Speed and memory targets live here, never in timed tests: vbackend-bench
+# (tools/testing/bench/) prints latencies, throughputs and ratios measured
+# side by side in one QEMU guest run; it fails on functional errors only.
+bench: deps
+	+@$(RUN) $(QEMU_DIR)/check.sh bench
 
 # kbuild's own clean when a kernel tree is at hand (ours or the test
 # kernel's), then whatever is left.

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check.sh check|demo: the body of "make check" and "make demo" (the
-# Makefile installs the packages and unpacks build/ksrc first).
+# check.sh check|demo|bench: the body of "make check", "make demo" and
+# "make bench" (the Makefile installs the packages and unpacks build/ksrc
+# first).
 #
 # check: lint, ABI test, build the module against the test kernel, the
 #        kselftests and the userspace tools, boot them in QEMU, and print
@@ -11,6 +12,9 @@
 #        build skips the boot (and counts as a failure).
 # demo:  build the module and the tools, boot QEMU, run vbackend-info and
 #        vbackend-tour, and check the guest the same way.
+# bench: build the module and tools/testing/bench, boot QEMU, run
+#        vbackend-bench (its table: build/bench-results.log), and check the
+#        guest the same way.
 #
 # Environment: TEST_KVER (kernel to use), QEMU_TIMEOUT (900 s),
 # TEST_TIMEOUT (per test binary: the selftests' settings file, else 300 s),
@@ -20,7 +24,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-check}
-case $mode in check | demo) ;; *) die "usage: $0 check|demo" ;; esac
+case $mode in check | demo | bench) ;; *) die "usage: $0 check|demo|bench" ;; esac
 
 qemu_dir=$VB_TOP/tools/testing/qemu
 kver=$(need_kver)
@@ -65,8 +69,11 @@ build_module() {
 
 build_selftests() {
 	local dir n
-	rm -rf "$VB_BUILD/selftests"
-	mkdir -p "$VB_BUILD/selftests"
+	rm -rf "$VB_BUILD/selftests" "$VB_BUILD/selftests-core"
+	mkdir -p "$VB_BUILD/selftests" "$VB_BUILD/selftests-core"
+	# the ABI kselftests alone, for the debug kernel's pass
+	"${MAKE:-make}" -C tools/testing/selftests/vbackend \
+		KSRC="$VB_KSRC/tools/testing/selftests" OUTPUT="$VB_BUILD/selftests-core" || return 1
 	for dir in tools/testing/selftests/vbackend tools/testing/selftests/vbackend-virtio; do
 		[ -f "$dir/Makefile" ] || { echo "$dir/Makefile does not exist"; return 1; }
 		"${MAKE:-make}" -C "$dir" KSRC="$VB_KSRC/tools/testing/selftests" \
@@ -82,6 +89,22 @@ build_selftests() {
 build_userspace() {
 	rm -rf "$VB_BUILD/userspace"
 	"${MAKE:-make}" -C userspace O="$VB_BUILD/userspace" all sample-san
+}
+
+# bench: vbackend-bench alone goes to the guest's /bin.
+build_bench() {
+	rm -rf "$VB_BUILD/bench"
+	"${MAKE:-make}" -C tools/testing/bench OUTPUT="$VB_BUILD/bench"
+}
+
+# The debug kernel (KASAN, lockdep, kmemleak, UBSAN; built once and cached
+# outside the tree) and vbackend.ko for it.
+DEBUG_CACHE=${VB_DEBUG_CACHE:-/var/cache/vbackend/debug-kernel}
+build_debug() {
+	"$VB_TOP/tools/testing/debug-kernel/build.sh" "$DEBUG_CACHE" || return 1
+	rm -f vbackend.ko
+	"${MAKE:-make}" -C "$DEBUG_CACHE/build" M="$VB_TOP" modules || return 1
+	cp vbackend.ko "$VB_BUILD/vbackend-debug.ko"
 }
 
 # libvbackend's host unit tests (ASan+UBSan, no kernel needed): each of
@@ -105,19 +128,21 @@ agnostic_check() {
 	echo "$line" | tee -a "$HOST_TAP"
 }
 
-boot() { # boot LABEL QUIET(-q or "") TESTDIR ("" for none)
-	local label=$1 quiet=$2 tests=$3 initrd=$VB_BUILD/initramfs-$mode.cpio.gz
+boot() { # boot LABEL QUIET(-q or "") TESTDIR ("" for none) [BZIMAGE MODULE]
+	local label=$1 quiet=$2 tests=$3 initrd=$VB_BUILD/initramfs-$1.cpio.gz
+	local kernel=${4:-/boot/vmlinuz-$kver} ko=${5:-vbackend.ko}
 	local console=$VB_BUILD/$label.log results=$VB_BUILD/$label-results.log
-	local status=0 args=() qargs=()
+	local status=0 args=() qargs=() bins=$VB_BUILD/userspace
 	[ -z "$tests" ] || args+=(-t "$tests")
 	[ -z "$quiet" ] || qargs+=(-q)
-	"$qemu_dir/mkinitramfs.sh" -o "$initrd" -m vbackend.ko "${args[@]}" \
-		-b "$VB_BUILD/userspace" --mode "$mode" --timeout "$TEST_TIMEOUT"
-	echo "# booting $kver under QEMU TCG (timeout ${QEMU_TIMEOUT}s); console: ${console#"$VB_TOP"/}"
-	"$qemu_dir/run-qemu.sh" -k "/boot/vmlinuz-$kver" -i "$initrd" -l "$console" \
+	[ "$mode" != bench ] || bins=$VB_BUILD/bench
+	"$qemu_dir/mkinitramfs.sh" -o "$initrd" -m "$ko" "${args[@]}" \
+		-b "$bins" --mode "$mode" --timeout "$TEST_TIMEOUT"
+	echo "# booting ${kernel#"$VB_TOP"/} under QEMU TCG (timeout ${QEMU_TIMEOUT}s); console: ${console#"$VB_TOP"/}"
+	"$qemu_dir/run-qemu.sh" -k "$kernel" -i "$initrd" -l "$console" \
 		-r "$results" -t "$QEMU_TIMEOUT" "${qargs[@]}" || status=$?
 	echo "# QEMU exited with status $status after $((SECONDS - start)) s in all"
-	VERDICT_ARGS=(-c "$console" -r "$results" -s "$status")
+	VERDICT_ARGS+=(-g "$label:$console:$results:$status")
 }
 
 export HOST_TAP=$VB_BUILD/$mode-host.tap
@@ -136,6 +161,20 @@ if [ "$mode" = check ]; then
 	step "build: userspace" "$logs/userspace.log" build_userspace || built=0
 	if [ "$built" = 1 ]; then
 		boot guest "" "$VB_BUILD/selftests"
+		# the ABI kselftests again, under KASAN, lockdep and kmemleak
+		if step "build: debug kernel and vbackend.ko for it" "$logs/debug.log" build_debug; then
+			boot debug "" "$VB_BUILD/selftests-core" \
+				"$DEBUG_CACHE/build/arch/x86/boot/bzImage" "$VB_BUILD/vbackend-debug.ko"
+		fi
+	else
+		VERDICT_ARGS=(-n "not booted, a build failed")
+	fi
+elif [ "$mode" = bench ]; then
+	echo "# building vbackend.ko for $kver and vbackend-bench"
+	step "build: vbackend.ko for $kver" "$logs/module.log" build_module || built=0
+	step "build: vbackend-bench" "$logs/bench.log" build_bench || built=0
+	if [ "$built" = 1 ]; then
+		boot bench -q ""
 	else
 		VERDICT_ARGS=(-n "not booted, a build failed")
 	fi

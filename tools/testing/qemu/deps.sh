@@ -18,6 +18,7 @@ pkgs=(
 	kmod
 	xz-utils		# unpacks linux-source-6.1
 	gcc-multilib		# the i386 half of make abi-test
+	flex bison bc libelf-dev	# the debug kernel (tools/testing/debug-kernel)
 	libc6-dev		# static test binaries
 	perl			# checkpatch.pl
 )

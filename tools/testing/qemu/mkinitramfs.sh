@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mkinitramfs.sh -o OUT.cpio.gz -m vbackend.ko [-t TESTDIR] [-b BINDIR]
-#                [--mode check|demo] [--timeout SECS]
+#                [--mode check|demo|bench] [--timeout SECS]
 #
 # Build the test guest's initramfs: static busybox, the init script next to
 # this file, the module as /vbackend.ko, every *_test executable of TESTDIR
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ -z "$out" ] || [ -z "$ko" ]; then usage; fi
-case $mode in check | demo) ;; *) usage ;; esac
+case $mode in check | demo | bench) ;; *) usage ;; esac
 [ -f "$ko" ] || { echo "mkinitramfs: no module $ko" >&2; exit 1; }
 
 # The guest has no libraries: busybox must be the static build.

@@ -1,29 +1,29 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# verdict.sh [-H HOST_TAP] [-c CONSOLE_LOG -r RESULTS_LOG -s QEMU_STATUS]
+# verdict.sh [-H HOST_TAP] [-g LABEL:CONSOLE_LOG:RESULTS_LOG:QEMU_STATUS]...
 #            [-n REASON]
 #
 # Count every result line of a run and print "N passed, N failed, N skipped"
-# as the last line. Counted: the host checks (HOST_TAP), the guest's result
-# lines (RESULTS_LOG: our own lines and every kselftest "ok"/"not ok"; "ok
-# ... # SKIP" is a skip), plus three checks made here on the guest:
+# as the last line. Counted: the host checks (HOST_TAP), and for each guest
+# (-g, one per boot) its result lines (RESULTS_LOG: our own lines and every
+# kselftest "ok"/"not ok"; "ok ... # SKIP" is a skip), plus three checks
+# made here on that guest:
 #  - it powered off by itself (QEMU_STATUS 0, "vbackend-guest: done" seen);
 #  - the module unloaded ("rmmod ok");
 #  - the kernel said nothing bad (BUG:, WARNING:, Oops, lockdep, refcount_t,
-#    KASAN, UBSAN, general protection, Call Trace) on the console or in the
-#    dmesg dump.
+#    KASAN, UBSAN, kmemleak, general protection, Call Trace) on the console
+#    or in the dmesg dump.
+# Result lines of a guest other than the first are prefixed with its label.
 # -n REASON: the guest was not booted (counts as one failure).
 # Exit status: 0 only when nothing failed and something passed.
 set -euo pipefail
 
-host="" console="" results="" qstatus="" noguest=""
-while getopts H:c:r:s:n: opt; do
+host="" noguest="" guests=()
+while getopts H:g:n: opt; do
 	case $opt in
 	H) host=$OPTARG ;;
-	c) console=$OPTARG ;;
-	r) results=$OPTARG ;;
-	s) qstatus=$OPTARG ;;
+	g) guests+=("$OPTARG") ;;
 	n) noguest=$OPTARG ;;
 	*) exit 2 ;;
 	esac
@@ -40,39 +40,54 @@ res=$tmp/results
 
 # Kernel messages carry a "[ seconds.micros]" stamp (CONFIG_PRINTK_TIME);
 # requiring it keeps test output such as "# WARNING: ..." out of the match.
-bad_re='\[ *[0-9]+\.[0-9]+\].*(BUG:|WARNING:|Oops|lockdep|refcount_t|KASAN|UBSAN|general protection|Call Trace)'
+bad_re='\[ *[0-9]+\.[0-9]+\].*(BUG:|WARNING:|Oops|lockdep|refcount_t|KASAN:|UBSAN:|kmemleak: [0-9]+ new suspected|general protection|Call Trace)'
+# banners of the debug kernel that name a checker without reporting anything
+benign_re='RCU lockdep checking is enabled'
 
 if [ -n "$host" ] && [ -f "$host" ]; then
 	grep -E '^(not )?ok ' "$host" >>"$lines" || true
 fi
 
-if [ -n "$noguest" ]; then
-	echo "not ok - guest: $noguest" | tee -a "$lines"
-elif [ -n "$results" ]; then
+# guest_checks LABEL CONSOLE RESULTS QSTATUS PREFIX
+guest_checks() {
+	local label=$1 console=$2 results=$3 qstatus=$4 p=$5
 	if [ -f "$results" ]; then tr -d '\r' <"$results" >"$res"; else : >"$res"; fi
-	cat "$console" "$results" 2>/dev/null | tr -d '\r' >"$klog" || true
-	grep -E '^((not )?ok |Bail out!)' "$res" >>"$lines" || true
+	cat "$console" "$results" 2>/dev/null | tr -d '\r' | grep -Ev "$benign_re" >"$klog" || true
+	grep -E '^((not )?ok |Bail out!)' "$res" |
+		sed -E "s/^((not )?ok( [0-9]+)?( -)?) /\\1 $p/" >>"$lines" || true
 
-	echo "# guest checks"
+	echo "# guest checks ($label)"
 	if [ "$qstatus" = 0 ] && grep -q '^vbackend-guest: done$' "$res"; then
-		echo "ok - guest: ran to the end and powered off" | tee -a "$lines"
+		echo "ok - ${p}guest: ran to the end and powered off" | tee -a "$lines"
 	elif [ "$qstatus" = 124 ]; then
-		echo "not ok - guest: did not power off in time (killed; see $console)" | tee -a "$lines"
+		echo "not ok - ${p}guest: did not power off in time (killed; see $console)" | tee -a "$lines"
 	else
-		echo "not ok - guest: did not run to the end (QEMU status $qstatus; see $console)" | tee -a "$lines"
+		echo "not ok - ${p}guest: did not run to the end (QEMU status $qstatus; see $console)" | tee -a "$lines"
 	fi
 	if grep -q '^rmmod ok$' "$res"; then
-		echo "ok - guest: rmmod vbackend" | tee -a "$lines"
+		echo "ok - ${p}guest: rmmod vbackend" | tee -a "$lines"
 	else
-		echo "not ok - guest: no \"rmmod ok\" marker" | tee -a "$lines"
+		echo "not ok - ${p}guest: no \"rmmod ok\" marker" | tee -a "$lines"
 	fi
 	if grep -Eq "$bad_re" "$klog"; then
-		echo "not ok - guest: kernel log is clean" | tee -a "$lines"
+		echo "not ok - ${p}guest: kernel log is clean" | tee -a "$lines"
 		grep -E "$bad_re" "$klog" | awk '!seen[$0]++ && n++ < 30' | sed 's/^/#   /'
 	else
-		echo "ok - guest: kernel log is clean" | tee -a "$lines"
+		echo "ok - ${p}guest: kernel log is clean" | tee -a "$lines"
 	fi
+}
+
+if [ -n "$noguest" ]; then
+	echo "not ok - guest: $noguest" | tee -a "$lines"
 fi
+first=1
+for g in "${guests[@]}"; do
+	IFS=: read -r label console results qstatus <<<"$g"
+	prefix=""
+	[ "$first" = 1 ] || prefix="[$label] "
+	guest_checks "$label" "$console" "$results" "$qstatus" "$prefix"
+	first=0
+done
 
 if grep -qE '^(not ok |Bail out!)' "$lines"; then
 	echo "# failures:"
