@@ -105,24 +105,23 @@ static bool vbackend_irq_exists(struct vbackend_session *s,
 }
 
 static int vbackend_irq_insert(struct vbackend_session *s,
-			       struct vbackend_irqfd *irq,
-			       const struct vbackend_irq *ui)
+			       struct vbackend_irqfd *irq)
 {
 	int ret;
 
 	lockdep_assert_held(&s->lock);
 	if (!(s->prov->irq_targets & BIT(irq->type)))
 		return -EOPNOTSUPP;
-	if (s->prov->irq_check) {
-		ret = s->prov->irq_check(s, ui);
-		if (ret)
-			return ret;
-	}
 	if (vbackend_irq_exists(s, irq->ctx))
 		return -EEXIST;
 	ret = xa_alloc(&s->irqs, &irq->id, irq,
 		       XA_LIMIT(1, vbackend_limits.max_irqs), GFP_KERNEL_ACCOUNT);
-	return ret == -EBUSY ? -ENOSPC : ret;
+	if (ret)
+		return ret == -EBUSY ? -ENOSPC : ret;
+	ret = s->prov->irq_attach ? s->prov->irq_attach(s, irq) : 0;
+	if (ret)
+		xa_erase(&s->irqs, irq->id);
+	return ret;
 }
 
 /**
@@ -153,7 +152,7 @@ long vbackend_irq_add(struct vbackend_session *s, void __user *uarg)
 	ret = vbackend_session_backend_lock(s);
 	if (ret)
 		goto out_put;
-	ret = vbackend_irq_insert(s, irq, &ui);
+	ret = vbackend_irq_insert(s, irq);
 	if (ret) {
 		mutex_unlock(&s->lock);
 		goto out_put;

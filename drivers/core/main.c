@@ -34,6 +34,9 @@ MODULE_PARM_DESC(max_pending, "Accesses queued or in flight per session (default
 
 static const struct vbackend_provider *const vbackend_providers[] = {
 	&vbackend_vmm_provider,
+#ifdef VBACKEND_XEN
+	&vbackend_xen_provider,
+#endif
 };
 
 /**

@@ -115,6 +115,12 @@ long vbackend_trap_add(struct vbackend_session *s, void __user *uarg)
 		ret = -ENOSPC;
 	if (ret)
 		goto out_unlock;
+	ret = s->prov->range_claim ?
+	      s->prov->range_claim(s, space, r->start, r->last) : 0;
+	if (ret) {
+		xa_erase(&s->traps, r->id);
+		goto out_unlock;
+	}
 	list_add_tail_rcu(&r->link, &s->range_list);
 	atomic_long_inc(&vbackend_stats.traps);
 	t.id = r->id;
@@ -159,15 +165,18 @@ long vbackend_trap_del(struct vbackend_session *s, void __user *uarg)
 		ret = -ENOENT;
 	else if (vbackend_kicks_in(s, r->space, r->start, r->last))
 		ret = -EBUSY;
-	else
+	if (r && !ret) {
+		if (s->prov->range_release)
+			s->prov->range_release(s, r->space, r->start, r->last);
 		vbackend_range_remove(s, r);
+	}
 	mutex_unlock(&s->lock);
 	return ret;
 }
 
 /**
  * vbackend_ranges_free() - drop every range of a closing session
- * @s: session
+ * @s: session, already unbound: the provider gave up its claims with it
  */
 void vbackend_ranges_free(struct vbackend_session *s)
 {

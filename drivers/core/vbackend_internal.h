@@ -19,6 +19,7 @@
 #include <linux/poll.h>
 #include <linux/xarray.h>
 #include <linux/atomic.h>
+#include <linux/mm_types.h>
 #include <linux/vbackend.h>
 
 struct vbackend_session;
@@ -154,10 +155,15 @@ enum vbackend_role {
  * @window_check: may [gpa, gpa + size) with @flags be mapped? Session lock held.
  * @mem_region: describe the @index-th region of frontend memory (-ENOENT
  *              past the last); optional
- * @window_pfn: the pfn backing @gpa; called under the session's revoke_sem
- *              (read), and the pfn must stay valid until the session's
- *              windows are revoked
- * @irq_check: is this interrupt target acceptable?
+ * @range_claim: start routing [start, last] of @space to this session;
+ *               optional, session lock held
+ * @range_release: stop routing a range @range_claim took; session lock held
+ * @window_fault: map the frontend page at @gpa at @addr of @vma; called
+ *                under the session's revoke_sem (read), and the mapping
+ *                must stay valid until the session's windows are revoked
+ *                (revocation zaps it)
+ * @irq_attach: accept @irq's target and set up what raising it needs
+ *              (&vbackend_irqfd.prov_handle); optional, session lock held
  * @irq_raise: the backend signalled @irq; atomic context
  * @irq_detach: @irq is going away; undo what @irq_raise may have queued
  * @notifiers_changed: kicks or interrupts of the session changed
@@ -176,10 +182,15 @@ struct vbackend_provider {
 			    u32 flags);
 	int (*mem_region)(struct vbackend_session *s, u32 index,
 			  struct vbackend_mem_region *out);
-	int (*window_pfn)(struct vbackend_session *s, u64 gpa,
-			  unsigned long *pfn);
-	int (*irq_check)(struct vbackend_session *s,
-			 const struct vbackend_irq *irq);
+	int (*range_claim)(struct vbackend_session *s, u8 space, u64 start,
+			   u64 last);
+	void (*range_release)(struct vbackend_session *s, u8 space, u64 start,
+			      u64 last);
+	vm_fault_t (*window_fault)(struct vbackend_session *s,
+				   struct vm_area_struct *vma,
+				   unsigned long addr, u64 gpa);
+	int (*irq_attach)(struct vbackend_session *s,
+			  struct vbackend_irqfd *irq);
 	void (*irq_raise)(struct vbackend_session *s,
 			  struct vbackend_irqfd *irq);
 	void (*irq_detach)(struct vbackend_session *s,
@@ -239,6 +250,7 @@ struct vbackend_session {
  * @wqh: that wait queue
  * @pt: poll table used once to find @wqh
  * @armed: the kernel consumes the eventfd; under the session lock
+ * @prov_handle: what the provider's @irq_attach set up (e.g. a port)
  * @evnode: VBACKEND_EVENT_IRQ node a provider may queue on a peer
  */
 struct vbackend_irqfd {
@@ -252,6 +264,7 @@ struct vbackend_irqfd {
 	wait_queue_head_t *wqh;
 	poll_table pt;
 	bool armed;
+	unsigned long prov_handle;
 	struct vbackend_evnode evnode;
 };
 
@@ -348,5 +361,6 @@ void vbackend_stats_exit(void);
 
 /* providers */
 extern const struct vbackend_provider vbackend_vmm_provider;
+extern const struct vbackend_provider vbackend_xen_provider;
 
 #endif /* VBACKEND_INTERNAL_H */

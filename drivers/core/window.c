@@ -63,7 +63,6 @@ static vm_fault_t vbackend_vma_fault(struct vm_fault *vmf)
 	struct vbackend_win *w = vma->vm_private_data;
 	struct vbackend_session *s = w->s;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
-	unsigned long pfn;
 	u64 off;
 
 	if (vmf->pgoff < w->pgoff)
@@ -73,8 +72,8 @@ static vm_fault_t vbackend_vma_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 
 	down_read(&s->revoke_sem);
-	if (!w->revoked && !s->prov->window_pfn(s, w->gpa + off, &pfn))
-		ret = vmf_insert_pfn(vma, vmf->address, pfn);
+	if (!w->revoked)
+		ret = s->prov->window_fault(s, vma, vmf->address, w->gpa + off);
 	up_read(&s->revoke_sem);
 	return ret;
 }

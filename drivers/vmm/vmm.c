@@ -15,6 +15,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "vmm.h"
@@ -157,12 +158,16 @@ static int vbackend_vmm_region_info(struct vbackend_session *s, u32 index,
 	return vbackend_vmm_mem_region(&fe->mem, index, out);
 }
 
-static int vbackend_vmm_window_pfn(struct vbackend_session *s, u64 gpa,
-				   unsigned long *pfn)
+static vm_fault_t vbackend_vmm_window_fault(struct vbackend_session *s,
+					    struct vm_area_struct *vma,
+					    unsigned long addr, u64 gpa)
 {
 	struct vbackend_vmm_frontend *fe = s->prov_data;
+	unsigned long pfn;
 
-	return vbackend_vmm_mem_pfn(&fe->mem, gpa, pfn);
+	if (vbackend_vmm_mem_pfn(&fe->mem, gpa, &pfn))
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_pfn(vma, addr, pfn);
 }
 
 static void vbackend_vmm_irq_raise(struct vbackend_session *s,
@@ -468,7 +473,7 @@ const struct vbackend_provider vbackend_vmm_provider = {
 	.ioctl = vbackend_vmm_ioctl,
 	.window_check = vbackend_vmm_window_check,
 	.mem_region = vbackend_vmm_region_info,
-	.window_pfn = vbackend_vmm_window_pfn,
+	.window_fault = vbackend_vmm_window_fault,
 	.irq_raise = vbackend_vmm_irq_raise,
 	.irq_detach = vbackend_vmm_irq_detach,
 	.notifiers_changed = vbackend_vmm_notifiers_changed,

@@ -255,7 +255,7 @@ struct vbackend_kick {
 /* Interrupt target types, &vbackend_irq.type */
 #define VBACKEND_IRQ_TARGET_LINE	1 /* target[0]: GSI / SPI / ISA line */
 #define VBACKEND_IRQ_TARGET_MSI		2 /* target[0]: address, target[1]: data */
-#define VBACKEND_IRQ_TARGET_EVTCHN	3 /* target[0]: event channel port (Xen) */
+#define VBACKEND_IRQ_TARGET_EVTCHN	3 /* target[0]: the frontend's port (Xen) */
 #define VBACKEND_IRQ_TARGET_VECTOR	4 /* target[0]: vector, target[1]: peer (ivshmem) */
 
 /* &vbackend_irq.flags */
