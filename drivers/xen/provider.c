@@ -92,7 +92,10 @@ static void vbackend_xen_release_domain(struct xenbus_watch *w,
 	pr_info("vbackend: xen domain %u is gone\n", x->domid);
 	/* fails what the frontend waited for; then no completion runs */
 	vbackend_session_peer_gone(x->s, 0);
+	/* the session lock keeps range ioctls off the server meanwhile */
+	mutex_lock(&x->s->lock);
 	vbackend_xen_ioreq_stop(x);
+	mutex_unlock(&x->s->lock);
 }
 
 static int vbackend_xen_bind(struct vbackend_session *s, char *args)
