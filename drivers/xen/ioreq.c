@@ -31,17 +31,19 @@ static u8 vbackend_xen_state(u8 bits)
 	return bits & VBX_IOREQ_STATE_MASK;
 }
 
-/* Answer the slot's request: @data is stored for reads only. */
+/*
+ * Answer the slot's request: @data is stored for reads only. @v->bits is
+ * our copy of the request's flags, taken with it.
+ */
 static void vbackend_xen_respond(struct vbackend_xen_vcpu *v, u64 data)
 {
 	struct vbx_ioreq *slot = v->slot;
-	u8 bits = READ_ONCE(slot->bits);
 
-	if (bits & VBX_IOREQ_DIR_READ)
+	if (v->bits & VBX_IOREQ_DIR_READ)
 		WRITE_ONCE(slot->data, data);
 	/* the data before the state that publishes it */
 	virt_wmb();
-	WRITE_ONCE(slot->bits, (bits & ~VBX_IOREQ_STATE_MASK) |
+	WRITE_ONCE(slot->bits, (v->bits & ~VBX_IOREQ_STATE_MASK) |
 			       VBX_STATE_IORESP_READY);
 	notify_remote_via_evtchn(v->port);
 }
@@ -115,8 +117,9 @@ static void vbackend_xen_dispatch(struct vbackend_xen_vcpu *v,
 static bool vbackend_xen_take(struct vbackend_xen_vcpu *v, struct vbx_ioreq *p)
 {
 	struct vbx_ioreq *slot = v->slot;
+	u8 bits = READ_ONCE(slot->bits);
 
-	if (vbackend_xen_state(READ_ONCE(slot->bits)) != VBX_STATE_IOREQ_READY)
+	if (vbackend_xen_state(bits) != VBX_STATE_IOREQ_READY)
 		return false;
 	/* the state before the fields it publishes */
 	virt_rmb();
@@ -124,9 +127,10 @@ static bool vbackend_xen_take(struct vbackend_xen_vcpu *v, struct vbx_ioreq *p)
 	p->data = READ_ONCE(slot->data);
 	p->count = READ_ONCE(slot->count);
 	p->size = READ_ONCE(slot->size);
-	p->bits = READ_ONCE(slot->bits);
 	p->type = READ_ONCE(slot->type);
-	WRITE_ONCE(slot->bits, (p->bits & ~VBX_IOREQ_STATE_MASK) |
+	p->bits = bits;
+	v->bits = bits;
+	WRITE_ONCE(slot->bits, (bits & ~VBX_IOREQ_STATE_MASK) |
 			       VBX_STATE_IOREQ_INPROCESS);
 	return true;
 }

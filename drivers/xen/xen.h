@@ -21,6 +21,7 @@ struct vbackend_xen;
  * @slot: the vCPU's slot in the mapped ioreq page(s)
  * @port: our end of the vCPU's event channel
  * @irq: Linux irq bound (late EOI) to @port, or 0
+ * @bits: flags of the request being served, as we copied them
  * @req: the access forwarded to the backend; at most one per vCPU, since
  *       Xen sends the next ioreq only after our response
  * @name: irq name
@@ -30,6 +31,7 @@ struct vbackend_xen_vcpu {
 	struct vbx_ioreq *slot;
 	evtchn_port_t port;
 	int irq;
+	u8 bits;
 	struct vbackend_trap_req req;
 	char name[24];
 };
