@@ -49,8 +49,9 @@ static int vbackend_xen_remap_kernel(domid_t domid, void *va, xen_pfn_t *mfns,
 			kfree(mmu);
 			return -EFAULT;
 		}
+		/* machine frames: a translated frontend's p2m does not hold them */
 		mmu[i].ptr = arbitrary_virt_to_machine(ptep).maddr |
-			     MMU_NORMAL_PT_UPDATE;
+			     MMU_PT_UPDATE_NO_TRANSLATE;
 		mmu[i].val = pte_val_ma(mfn_pte(mfns[i], PAGE_KERNEL));
 	}
 	ret = HYPERVISOR_mmu_update(mmu, nr, NULL, domid);

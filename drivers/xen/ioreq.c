@@ -210,8 +210,11 @@ static int vbackend_xen_map_ioreq(struct vbackend_xen *x)
 	if (ret == -EINVAL && nr > 1)
 		ret = -E2BIG;	/* this Xen has one ioreq page: 128 vCPUs */
 	if (!ret) {
-		x->ioreq_va = vbackend_xen_map_frames(x->domid, mfns, nr,
-						      &x->ioreq_pages);
+		/* the frames belong to the frontend unless Xen says ours */
+		x->ioreq_va = vbackend_xen_map_frames(res.flags &
+						      XENMEM_rsrc_acq_caller_owned ?
+						      DOMID_SELF : x->domid,
+						      mfns, nr, &x->ioreq_pages);
 		if (IS_ERR(x->ioreq_va)) {
 			ret = PTR_ERR(x->ioreq_va);
 			x->ioreq_va = NULL;
@@ -229,6 +232,7 @@ static int vbackend_xen_bind_vcpus(struct vbackend_xen *x)
 	struct evtchn_bind_interdomain bind = { .remote_dom = x->domid };
 	struct vbackend_xen_vcpu *v;
 	unsigned int i, bound = 0;
+	struct vbx_ioreq p;
 	int ret;
 
 	for (i = 0; i < x->nr_vcpus; i++) {
@@ -257,6 +261,11 @@ static int vbackend_xen_bind_vcpus(struct vbackend_xen *x)
 		}
 		v->irq = ret;
 		bound++;
+		/* a request Xen sent before we listened (INVALIDATE) */
+		disable_irq(v->irq);
+		if (vbackend_xen_take(v, &p))
+			vbackend_xen_dispatch(v, &p);
+		enable_irq(v->irq);
 	}
 	return bound ? 0 : -ENXIO;
 }
@@ -270,6 +279,7 @@ static int vbackend_xen_bind_vcpus(struct vbackend_xen *x)
 int vbackend_xen_ioreq_start(struct vbackend_xen *x)
 {
 	struct vbx_dm_op op = { .op = VBX_DMOP_nr_vcpus };
+	const char *step;
 	int ret;
 
 	ret = VBX_DM_OP(x->domid, &op, nr_vcpus);
@@ -282,15 +292,27 @@ int vbackend_xen_ioreq_start(struct vbackend_xen *x)
 	if (!x->vcpus)
 		return -ENOMEM;
 
+	step = "create ioreq server";
 	ret = vbackend_xen_server_create(x);
-	if (!ret)
+	if (!ret) {
+		step = "map ioreq pages";
 		ret = vbackend_xen_map_ioreq(x);
-	if (!ret)
-		ret = vbackend_xen_bind_vcpus(x);
-	if (!ret)
+	}
+	/* Xen writes the vCPUs' ports into the slots when it enables */
+	if (!ret) {
+		step = "enable ioreq server";
 		ret = vbackend_xen_server_state(x, true);
-	if (ret)
+	}
+	if (!ret) {
+		step = "bind vCPU event channels";
+		ret = vbackend_xen_bind_vcpus(x);
+	}
+	if (ret) {
+		/* the errno alone cannot say which of the steps refused */
+		pr_info("vbackend: xen domain %u: %s: error %d\n", x->domid, step,
+			ret);
 		vbackend_xen_ioreq_stop(x);
+	}
 	return ret;
 }
 
