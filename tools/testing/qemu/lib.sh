@@ -67,3 +67,42 @@ need_kver() {
 kmake() {
 	"${MAKE:-make}" -C "$KDIR" M="$VB_TOP" "$@"
 }
+
+# copy_libs ROOT FILE...: copy into ROOT, at the same paths, every library
+# that ldd lists for the dynamic executables among FILE (static ones and
+# scripts are skipped), the loader included.
+copy_libs() {
+	local root=$1 f lib
+	shift
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		ldd "$f" >/dev/null 2>&1 || continue
+		ldd "$f" | grep -o '/[^ ]*' | while read -r lib; do
+			[ -e "$root$lib" ] || cp -L --parents "$lib" "$root"
+		done
+	done
+}
+
+# pack_initramfs ROOT OUT: ROOT as a gzipped newc cpio owned by root, with
+# /dev/console (the kernel opens it for init before devtmpfs is mounted).
+pack_initramfs() {
+	local root=$1 out=$2
+	mkdir -p "$root/dev" "$(dirname "$out")"
+	if [ "$(id -u)" -eq 0 ] && [ ! -e "$root/dev/console" ]; then
+		mknod -m 600 "$root/dev/console" c 5 1
+	fi
+	(cd "$root" && find . -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$out.tmp"
+	mv "$out.tmp" "$out"
+}
+
+# need_busybox_static: the guests have no libraries of their own, so their
+# busybox must be the static build.
+need_busybox_static() {
+	local status
+	status=$(dpkg -s busybox-static 2>/dev/null | sed -n 's/^Status: //p') || true
+	if [ "$status" != "install ok installed" ]; then
+		echo "need the busybox-static package (make deps)" >&2
+		return 1
+	fi
+}

@@ -9,6 +9,8 @@
 # as /tests/*, every executable of BINDIR in /bin (the userspace tools), and
 # /etc/vbackend-test.conf with the mode and the per-binary timeout.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 out="" ko="" tests="" bins="" mode=check timeout=300
@@ -35,11 +37,7 @@ case $mode in check | demo | bench) ;; *) usage ;; esac
 
 # The guest has no libraries: busybox must be the static build.
 busybox=/bin/busybox
-status=$(dpkg -s busybox-static 2>/dev/null | sed -n 's/^Status: //p') || true
-if [ "$status" != "install ok installed" ]; then
-	echo "mkinitramfs: need the busybox-static package (make deps)" >&2
-	exit 1
-fi
+need_busybox_static || exit 1
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -62,21 +60,7 @@ if [ -n "$bins" ]; then
 fi
 # Dynamic binaries (the sanitizer builds) bring the libraries ldd names,
 # at the same paths, and the loader.
-for f in "$root"/bin/* "$root"/tests/*; do
-	[ -f "$f" ] || continue
-	ldd "$f" >/dev/null 2>&1 || continue
-	ldd "$f" | grep -o '/[^ ]*' | while read -r lib; do
-		[ -e "$root$lib" ] || cp -L --parents "$lib" "$root"
-	done
-done
-# The kernel opens /dev/console for init before devtmpfs is mounted.
-if [ "$(id -u)" -eq 0 ]; then
-	mknod -m 600 "$root/dev/console" c 5 1
-fi
-
-mkdir -p "$(dirname "$out")"
-(cd "$root" && find . -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$out.tmp"
-mv "$out.tmp" "$out"
+copy_libs "$root" "$root"/bin/* "$root"/tests/*
+pack_initramfs "$root" "$out"
 echo "initramfs: $out ($(du -k "$out" | cut -f1) KiB, mode $mode," \
 	"$(find "$root/tests" -type f | wc -l) test binaries)"
