@@ -21,6 +21,11 @@ pkgs=(
 	flex bison bc libelf-dev	# the debug kernel (tools/testing/debug-kernel)
 	libc6-dev		# static test binaries
 	perl			# checkpatch.pl
+	xen-hypervisor-4.17-amd64	# the Xen topology (make check, make bench)
+	xen-utils-4.17		# xl, xenstored, xenconsoled for the test dom0
+	xenstore-utils		# xenstore-read/-write for the launcher
+	libxen-dev		# the libxendevicemodel baseline (make bench)
+	e2fsprogs		# mke2fs for the domUs, e2fsck for dom0
 )
 
 missing=()

@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# /lib/vbackend/dom0-lib.sh: what every dom0 init of the Xen topology
+# shares (dom0-init, the scenarios; tools/testing/bench/xen/dom0-bench, the
+# benchmark). Sourcing it mounts what dom0 needs, sends the console to
+# /dev/console and opens fd 3 on the second serial port for result lines.
+# Then: dom0_up starts the Xen tools and loads vbackend.ko; finish reports
+# leaks, unloads the module, dumps the logs and powers off.
+#
+# Result lines ("ok"/"not ok", "rmmod ok", the domUs' consoles and the
+# samples' logs, dmesg, then "vbackend-guest: done") go to the console and
+# to ttyS1, for the host's verdict.sh, like the plain QEMU guest's.
+
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /var/log /var/lib
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s /bin
+ln -s /run /var/run
+export PATH=/usr/lib/xen-4.17/bin:/bin:/sbin:/usr/bin:/usr/sbin
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs -o size=90% tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /dev/pts
+mount -t devpts devpts /dev/pts
+exec </dev/console >/dev/console 2>&1
+
+if [ -c /dev/ttyS1 ] && stty -F /dev/ttyS1 raw -echo 2>/dev/null; then
+	exec 3>/dev/ttyS1
+else
+	echo "vbackend-dom0: no second serial port, result lines on the console only"
+	exec 3>/dev/null
+fi
+
+LOGS=/var/log/xen/console
+STATS=/sys/kernel/debug/vbackend/stats
+loaded=0
+
+say() {
+	echo "$*"
+	echo "$*" >&3
+}
+
+# result STATUS DESCRIPTION: "ok" when STATUS is 0
+result() {
+	if [ "$1" -eq 0 ]; then say "ok - $2"; else say "not ok - $2"; fi
+}
+
+skip() {
+	say "ok - $1 # SKIP $2"
+}
+
+# timing NAME START: one "# time" line for the report
+timing() {
+	say "# time: $1 $((SECONDS - $2)) s"
+}
+
+# dom0_up: the Xen modules and tools (xenstored, xen-init-dom0,
+# xenconsoled: each domU's console lands in $LOGS/guest-NAME.log), then
+# vbackend.ko. Reports each; on failure it finishes.
+dom0_up() {
+	local ok=1 m
+	while read -r m; do
+		insmod "/lib/modules/$m.ko" || say "# insmod $m failed"
+	done </etc/modules.load
+	mkdir -p /proc/xen /var/lib/xen /var/lib/xenstored /run/xen /run/xenstored \
+		/var/log/xen "$LOGS" /var/log/vbackend /etc/xen
+	mount -t xenfs xenfs /proc/xen
+	# (no daemon, sample or Xen tool inherits the results port: 3>&-)
+	xenstored --pid-file /run/xenstored.pid 3>&- || ok=0
+	xen-init-dom0 >/var/log/xen/init-dom0.log 2>&1 3>&- || ok=0
+	xenconsoled --log=guest --log-dir="$LOGS" 3>&- || ok=0
+	if [ "$ok" = 1 ] && xl list >/dev/null 2>&1; then
+		result 0 "dom0: xenstored, xen-init-dom0, xenconsoled, xl list"
+	else
+		result 1 "dom0: the Xen tools did not start"
+		cat /var/log/xen/init-dom0.log
+		finish
+	fi
+	if ! insmod /vbackend.ko; then
+		result 1 "insmod vbackend.ko"
+		finish
+	fi
+	loaded=1
+}
+
+# domu NAME VCPUS EXTRA [RAMDISK]: start a PVH domU (the stock kernel, the
+# topology's domU-init; EXTRA goes on its command line)
+domu() {
+	cat >"/etc/xen/$1.cfg" <<EOF
+name = "$1"
+type = "pvh"
+kernel = "/boot/vmlinuz"
+ramdisk = "${4:-/boot/domU.cpio.gz}"
+extra = "console=hvc0 panic=-1 $3"
+memory = 256
+vcpus = $2
+on_reboot = "destroy"
+on_crash = "destroy"
+EOF
+	xl create "/etc/xen/$1.cfg" 3>&-
+}
+
+domid() {
+	xl domid "$1" 2>/dev/null
+}
+
+# key DOMAIN KEY: the domU's data/vbtest/KEY ("" when absent)
+key() {
+	local d
+	d=$(domid "$1") || return 0
+	xenstore-read "/local/domain/$d/data/vbtest/$2" 2>/dev/null || true
+}
+
+# send_cmd DOMAIN CMD: a command for the domU's domU-init (data/vbtest/cmd)
+send_cmd() {
+	xenstore-write "/local/domain/$(domid "$1")/data/vbtest/cmd" "$2"
+}
+
+# wait_key DOMAIN KEY SECS [PATTERN]: until KEY is set (and matches the
+# extended regex PATTERN); prints its value, fails on timeout. Waits on a
+# xenstore watch, not in a busy loop: another domU may be measuring.
+wait_key() {
+	local deadline=$((SECONDS + $3)) v d
+	d=$(domid "$1") || return 1
+	while :; do
+		v=$(key "$1" "$2")
+		if [ -n "$v" ] && { [ -z "${4:-}" ] || echo "$v" | grep -Eq "$4"; }; then
+			echo "$v"
+			return 0
+		fi
+		[ "$SECONDS" -lt "$deadline" ] || { echo "$v"; return 1; }
+		# returns at once (registration), then on a change; the timeout
+		# covers a change between the read above and the registration
+		timeout 2 xenstore-watch -n 2 "/local/domain/$d/data/vbtest/$2" >/dev/null 2>&1
+	done
+}
+
+# console_tail DOMAIN: the last lines of its console, as comments
+console_tail() {
+	[ -f "$LOGS/guest-$1.log" ] && tail -n 15 "$LOGS/guest-$1.log" | tr -d '\r' | sed 's/^/#   /'
+}
+
+# counter NAME: a vbackend debugfs counter
+counter() {
+	awk -v k="$1" '$1 == k { print $2 }' "$STATS"
+}
+
+# attach_pid FILE: the sample's pid that vbackend-xen-attach printed in FILE
+attach_pid() {
+	sed -n 's/^vbackend-xen-attach: pid //p' "$1"
+}
+
+# The domUs' consoles and the samples' logs to the results port (prefixed,
+# so that no line of theirs counts as a result, but kernel warnings in them
+# still fail the verdict).
+dump_logs() {
+	local f
+	for f in "$LOGS"/guest-*.log /var/log/vbackend/*.log; do
+		[ -f "$f" ] || continue
+		say "===== $f ====="
+		sed "s|^|${f##*/}: |" "$f" | tr -d '\r' >&3
+	done
+}
+
+# finish: destroy what is left, check for leaks (kmemleak when the kernel
+# has it, every vbackend debugfs counter back to zero), rmmod, dump the
+# logs and dmesg, power off. Never returns.
+finish() {
+	local n=0 left d
+	for d in $(xl list 2>/dev/null | awk 'NR > 2 { print $1 }'); do
+		xl destroy "$d"
+	done
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan >/sys/kernel/debug/kmemleak
+		echo scan >/sys/kernel/debug/kmemleak
+		n=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
+		result "$((n != 0))" "kmemleak: $n unreferenced objects"
+	fi
+	if [ "$loaded" = 1 ] && [ -r "$STATS" ]; then
+		n=0
+		while awk '$2 != 0 { bad = 1 } END { exit !bad }' "$STATS" && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		left=$(awk '$2 != 0 { s = s (s == "" ? "" : " ") $1 "=" $2 } END { print s }' "$STATS")
+		if [ -z "$left" ]; then
+			result 0 "leak check: every debugfs counter is zero"
+		else
+			result 1 "leak check: left behind: $left"
+		fi
+	fi
+	if [ "$loaded" = 0 ]; then
+		say "rmmod FAILED (the module never loaded)"
+	elif rmmod vbackend; then
+		say "rmmod ok"
+	else
+		say "rmmod FAILED"
+	fi
+	# a fresh descriptor for the bulk: children that shared ours may have
+	# left it non-blocking
+	exec 3>&-
+	if ! exec 3>/dev/ttyS1; then
+		exec 3>/dev/null
+	fi
+	dump_logs
+	say "===== vbackend-dom0: dmesg begin ====="
+	dmesg >/tmp/dmesg 2>&1
+	cat /tmp/dmesg >&3
+	say "===== vbackend-dom0: dmesg end ====="
+	say "vbackend-guest: done"
+	exec 3>&-
+	sync
+	poweroff -f
+	sleep 5
+	reboot -f
+	while :; do sleep 1; done
+}
