@@ -177,16 +177,6 @@ void vb_session_close(struct vb_session *s)
 	free(s);
 }
 
-int vb_session_fd(const struct vb_session *s)
-{
-	return s->fd;
-}
-
-const struct vbackend_info *vb_session_info(const struct vb_session *s)
-{
-	return &s->info;
-}
-
 void *vb_translate(struct vb_session *s, uint64_t gpa, uint64_t len,
 		   bool write)
 {
