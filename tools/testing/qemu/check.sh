@@ -6,15 +6,19 @@
 # first).
 #
 # check: lint, ABI test, build the module against the test kernel, the
-#        kselftests and the userspace tools, boot them in QEMU, and print
-#        the verdict: one line per check, then "N passed, N failed, N
-#        skipped". A failing host check does not stop the run; a failed
-#        build skips the boot (and counts as a failure).
+#        kselftests and the userspace tools, boot them in QEMU (the plain
+#        guest, the debug kernel, then the Xen topology of tools/testing/xen
+#        when vbackend.ko has a Xen provider), and print the verdict: one
+#        line per check, then "N passed, N failed, N skipped". A failing
+#        host check does not stop the run; a failed build skips the boot
+#        (and counts as a failure).
 # demo:  build the module and the tools, boot QEMU, run vbackend-info and
 #        vbackend-tour, and check the guest the same way.
 # bench: build the module and tools/testing/bench, boot QEMU, run
 #        vbackend-bench (its table: build/bench-results.log), and check the
-#        guest the same way.
+#        guest the same way; then, when vbackend.ko has a Xen provider, the
+#        Xen comparison (tools/testing/bench/xen/run.sh; its table:
+#        build/bench-xen-results.log), checked the same way.
 #
 # Environment: TEST_KVER (kernel to use), QEMU_TIMEOUT (900 s),
 # TEST_TIMEOUT (per test binary: the selftests' settings file, else 300 s),
@@ -97,6 +101,35 @@ build_bench() {
 	"${MAKE:-make}" -C tools/testing/bench OUTPUT="$VB_BUILD/bench"
 }
 
+# The Xen provider end to end (tools/testing/xen/run.sh: Xen 4.17, a PV
+# dom0, PVH domUs with stock virtio drivers), when vbackend.ko has one.
+# Its own host checks first: the baseline's session code against fake Xen
+# libraries and blkbench on a scratch file, under ASan/UBSan and valgrind.
+xen_topology() {
+	local status=0 log=$logs/xen-host.log
+	if ! tools/testing/xen/run.sh --probe -m vbackend.ko; then
+		tap 0 "xen: the Xen topology # SKIP vbackend.ko has no Xen provider (CONFIG_XEN_BACKEND and x86)"
+		return 0
+	fi
+	step "xen: baseline session code and blkbench, host unit tests" "$log" \
+		"${MAKE:-make}" -C tools/testing/bench/xen OUTPUT="$VB_BUILD/bench-xen" check || true
+	tools/testing/xen/run.sh -m vbackend.ko || status=$?
+	VERDICT_ARGS+=(-g "xen:$logs/xen.log:$logs/xen-results.log:$status")
+}
+
+# bench: vbackend vs the traditional userspace ioreq loop on Xen
+# (tools/testing/bench/xen/run.sh: its own Xen + dom0 boot), when
+# vbackend.ko has a Xen provider. Its guest is one more in the verdict.
+xen_bench() {
+	local status=0
+	if ! tools/testing/xen/run.sh --probe -m vbackend.ko; then
+		tap 0 "bench: Xen, vbackend vs the libxendevicemodel baseline # SKIP vbackend.ko has no Xen provider"
+		return 0
+	fi
+	tools/testing/bench/xen/run.sh -m vbackend.ko --no-verdict || status=$?
+	VERDICT_ARGS+=(-g "xenbench:$VB_BUILD/logs/xenbench.log:$VB_BUILD/logs/xenbench-results.log:$status")
+}
+
 # The debug kernel (KASAN, lockdep, kmemleak, UBSAN; built once and cached
 # outside the tree) and vbackend.ko for it.
 DEBUG_CACHE=${VB_DEBUG_CACHE:-/var/cache/vbackend/debug-kernel}
@@ -166,6 +199,7 @@ if [ "$mode" = check ]; then
 			boot debug "" "$VB_BUILD/selftests-core" \
 				"$DEBUG_CACHE/build/arch/x86/boot/bzImage" "$VB_BUILD/vbackend-debug.ko"
 		fi
+		xen_topology
 	else
 		VERDICT_ARGS=(-n "not booted, a build failed")
 	fi
@@ -175,6 +209,7 @@ elif [ "$mode" = bench ]; then
 	step "build: vbackend-bench" "$logs/bench.log" build_bench || built=0
 	if [ "$built" = 1 ]; then
 		boot bench -q ""
+		xen_bench
 	else
 		VERDICT_ARGS=(-n "not booted, a build failed")
 	fi
