@@ -2,7 +2,7 @@
 /*
  * What a session tells about itself, whichever implementation of the
  * session API opened it (session.c over /dev/vbackend, or a replacement
- * such as the Xen benchmark's baseline).
+ * such as the one the benchmarks link instead).
  */
 #include "vb_internal.h"
 
