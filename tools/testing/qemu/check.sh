@@ -69,6 +69,8 @@ build_module() {
 	"$kver "*) ;;
 	*) echo "vbackend.ko vermagic '$vm' is not for $kver"; return 1 ;;
 	esac
+	# the Xen runs take this copy: the debug build replaces ./vbackend.ko
+	cp vbackend.ko "$VB_BUILD/vbackend.ko"
 }
 
 build_selftests() {
@@ -107,13 +109,13 @@ build_bench() {
 # libraries and blkbench on a scratch file, under ASan/UBSan and valgrind.
 xen_topology() {
 	local status=0 log=$logs/xen-host.log
-	if ! tools/testing/xen/run.sh --probe -m vbackend.ko; then
+	if ! tools/testing/xen/run.sh --probe -m "$VB_BUILD/vbackend.ko"; then
 		tap 0 "xen: the Xen topology # SKIP vbackend.ko has no Xen provider (CONFIG_XEN_BACKEND and x86)"
 		return 0
 	fi
 	step "xen: baseline session code and blkbench, host unit tests" "$log" \
 		"${MAKE:-make}" -C tools/testing/bench/xen OUTPUT="$VB_BUILD/bench-xen" check || true
-	tools/testing/xen/run.sh -m vbackend.ko || status=$?
+	tools/testing/xen/run.sh -m "$VB_BUILD/vbackend.ko" || status=$?
 	VERDICT_ARGS+=(-g "xen:$logs/xen.log:$logs/xen-results.log:$status")
 }
 
@@ -122,11 +124,11 @@ xen_topology() {
 # vbackend.ko has a Xen provider. Its guest is one more in the verdict.
 xen_bench() {
 	local status=0
-	if ! tools/testing/xen/run.sh --probe -m vbackend.ko; then
+	if ! tools/testing/xen/run.sh --probe -m "$VB_BUILD/vbackend.ko"; then
 		tap 0 "bench: Xen, vbackend vs the libxendevicemodel baseline # SKIP vbackend.ko has no Xen provider"
 		return 0
 	fi
-	tools/testing/bench/xen/run.sh -m vbackend.ko --no-verdict || status=$?
+	tools/testing/bench/xen/run.sh -m "$VB_BUILD/vbackend.ko" --no-verdict || status=$?
 	VERDICT_ARGS+=(-g "xenbench:$VB_BUILD/logs/xenbench.log:$VB_BUILD/logs/xenbench-results.log:$status")
 }
 
