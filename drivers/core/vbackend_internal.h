@@ -285,6 +285,12 @@ int vbackend_args_out(void __user *uarg, const void *karg, size_t ksize);
 bool vbackend_is_zero(const void *p, size_t n);
 int vbackend_access_check(u8 space, u64 addr, u64 len);
 
+/* A trapped access is 1, 2, 4 or 8 bytes wide. */
+static inline bool vbackend_access_size_valid(u64 size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
 /* session.c */
 struct vbackend_session *vbackend_session_from_file(struct file *file);
 void vbackend_session_get(struct vbackend_session *s);

@@ -261,7 +261,7 @@ static int vbackend_vmm_access_parse(const struct vbackend_vmm_access *ua,
 	if ((ua->flags & ~VBACKEND_F_PIO) ||
 	    !vbackend_is_zero(ua->reserved, sizeof(ua->reserved)))
 		return -EINVAL;
-	if (ua->size != 1 && ua->size != 2 && ua->size != 4 && ua->size != 8)
+	if (!vbackend_access_size_valid(ua->size))
 		return -EINVAL;
 	if (ua->dir != VBACKEND_DIR_READ && ua->dir != VBACKEND_DIR_WRITE)
 		return -EINVAL;

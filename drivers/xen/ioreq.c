@@ -70,6 +70,8 @@ static void vbackend_xen_dispatch(struct vbackend_xen_vcpu *v,
 {
 	struct vbackend_access *a = &v->req.access;
 	bool read = p->bits & VBX_IOREQ_DIR_READ;
+	u8 space = p->type == VBX_IOREQ_TYPE_PIO ? VBACKEND_SPACE_PIO :
+						  VBACKEND_SPACE_MMIO;
 	int ret;
 
 	switch (p->type) {
@@ -86,10 +88,8 @@ static void vbackend_xen_dispatch(struct vbackend_xen_vcpu *v,
 	}
 	/* string and rep accesses are not device-register traffic */
 	if ((p->bits & VBX_IOREQ_DATA_IS_PTR) || p->count != 1 ||
-	    (p->size != 1 && p->size != 2 && p->size != 4 && p->size != 8) ||
-	    vbackend_access_check(p->type == VBX_IOREQ_TYPE_PIO ?
-				  VBACKEND_SPACE_PIO : VBACKEND_SPACE_MMIO,
-				  p->addr, p->size)) {
+	    !vbackend_access_size_valid(p->size) ||
+	    vbackend_access_check(space, p->addr, p->size)) {
 		vbackend_xen_respond(v, vbackend_xen_all_ones(p->size));
 		return;
 	}
@@ -97,8 +97,7 @@ static void vbackend_xen_dispatch(struct vbackend_xen_vcpu *v,
 	a->addr = p->addr;
 	a->size = p->size;
 	a->vcpu = v - v->xen->vcpus;
-	a->space = p->type == VBX_IOREQ_TYPE_PIO ? VBACKEND_SPACE_PIO :
-						   VBACKEND_SPACE_MMIO;
+	a->space = space;
 	a->dir = read ? VBACKEND_DIR_READ : VBACKEND_DIR_WRITE;
 	if (!read)
 		a->data = p->data & vbackend_xen_all_ones(p->size);

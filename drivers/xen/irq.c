@@ -22,7 +22,7 @@ static int vbackend_xen_line(struct vbackend_xen *x, u64 line, bool level)
 	struct vbx_dm_op op;
 
 	memset(&op, 0, sizeof(op));
-	if (IS_ENABLED(CONFIG_X86) && line < VBX_ISA_IRQS) {
+	if (line < VBX_ISA_IRQS) {	/* the provider is built for x86 only */
 		op.op = VBX_DMOP_set_isa_irq_level;
 		op.u.isa_irq.isa_irq = line;
 		op.u.isa_irq.level = level;
