@@ -161,11 +161,11 @@ long vbackend_trap_del(struct vbackend_session *s, void __user *uarg)
 	if (ret)
 		return ret;
 	r = xa_load(&s->traps, id);
-	if (!r)
+	if (!r) {
 		ret = -ENOENT;
-	else if (vbackend_kicks_in(s, r->space, r->start, r->last))
+	} else if (vbackend_kicks_in(s, r->space, r->start, r->last)) {
 		ret = -EBUSY;
-	if (r && !ret) {
+	} else {
 		if (s->prov->range_release)
 			s->prov->range_release(s, r->space, r->start, r->last);
 		vbackend_range_remove(s, r);
