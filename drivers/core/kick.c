@@ -10,6 +10,7 @@
 #include <linux/file.h>
 #include <linux/slab.h>
 #include <linux/rculist.h>
+#include "compat.h"
 #include "vbackend_internal.h"
 
 /**
@@ -64,7 +65,7 @@ bool vbackend_kick_match(struct vbackend_session *s,
 		}
 	}
 	if (hit)
-		eventfd_signal(hit->ctx, 1);
+		vbackend_eventfd_signal(hit->ctx);
 	rcu_read_unlock();
 	return hit;
 }

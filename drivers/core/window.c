@@ -10,6 +10,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/overflow.h>
+#include "compat.h"
 #include "vbackend_internal.h"
 
 /**
@@ -280,12 +281,12 @@ int vbackend_window_mmap(struct vbackend_session *s, struct vm_area_struct *vma)
 	} else if (!(w->flags & VBACKEND_WINDOW_F_WRITE)) {
 		if (vma->vm_flags & VM_WRITE)
 			ret = -EACCES;
-		vma->vm_flags &= ~VM_MAYWRITE;
+		vm_flags_clear(vma, VM_MAYWRITE);
 	}
 	if (!ret) {
 		/* no fork inheritance, no growth, no core dumps of guest memory */
-		vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP |
-				 VM_DONTCOPY;
+		vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND |
+			     VM_DONTDUMP | VM_DONTCOPY);
 		vma->vm_ops = &vbackend_vm_ops;
 		vma->vm_private_data = w;
 		kref_get(&w->ref);

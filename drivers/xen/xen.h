@@ -24,7 +24,7 @@ struct vbackend_xen;
  * @bits: flags of the request being served, as we copied them
  * @req: the access forwarded to the backend; at most one per vCPU, since
  *       Xen sends the next ioreq only after our response
- * @name: irq name
+ * @name: irq name, "vbackend-d<domid>v<vcpu>" (sized for any two u32s)
  */
 struct vbackend_xen_vcpu {
 	struct vbackend_xen *xen;
@@ -33,7 +33,7 @@ struct vbackend_xen_vcpu {
 	int irq;
 	u8 bits;
 	struct vbackend_trap_req req;
-	char name[24];
+	char name[32];
 };
 
 /**
