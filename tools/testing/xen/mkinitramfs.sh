@@ -123,7 +123,9 @@ done
 : >"$dom0/etc/xen/xl.conf"
 copy_libs "$dom0" "$dom0"/bin/* "$dom0"/sbin/* "$dom0"/usr/bin/* "$dom0$XEN_BIN"/*
 # xl aborts without libgcc_s (pthread_cancel loads it)
-libgcc=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')
+# (awk reads all of ldconfig's output: exiting at the first match would
+# SIGPIPE ldconfig, which pipefail turns into a failure)
+libgcc=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ && !f { f = $NF } END { print f }')
 [ -n "$libgcc" ] || die "mkinitramfs: no libgcc_s.so.1"
 cp -L --parents "$libgcc" "$dom0"
 cp "/boot/vmlinuz-$kver" "$dom0/boot/vmlinuz"

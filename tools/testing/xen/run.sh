@@ -48,7 +48,10 @@ fi
 # A Xen provider makes hypercalls and binds event channels: the module
 # then imports hypercall_page and xen_*/evtchn symbols.
 if [ "$probe" = 1 ]; then
-	nm -u "$ko" | grep -Eqw 'hypercall_page|xen_[a-z0-9_]+|[a-z0-9_]*evtchn[a-z0-9_]*'
+	# (grep -c reads everything: grep -q would quit at the first match
+	# and SIGPIPE nm, which pipefail would turn into "no provider")
+	n=$(nm -u "$ko" | grep -Ecw 'hypercall_page|xen_[a-z0-9_]+|[a-z0-9_]*evtchn[a-z0-9_]*') || true
+	[ "${n:-0}" -gt 0 ]
 	exit
 fi
 
