@@ -36,21 +36,38 @@ die() {
 	exit 1
 }
 
-# test_kver: the kernel the tests build against and boot: TEST_KVER when
-# set, else the newest 6.1 kernel that has both headers
-# (/lib/modules/V/build) and a bootable image (/boot/vmlinuz-V).
-test_kver() {
-	local d v
-	if [ -n "${TEST_KVER:-}" ]; then
-		echo "$TEST_KVER"
-		return 0
-	fi
-	for d in /lib/modules/6.1*/; do
+# kver_of LINE: the newest installed kernel of Debian 12's version line
+# LINE that has both headers (/lib/modules/V/build) and a bootable image
+# (/boot/vmlinuz-V); nothing when there is none. Lines, matched exactly (a
+# "6.1*" glob would take 6.12 for 6.1):
+#   6.1      6.1.0-NN-amd64            (linux-image-amd64)
+#   6.12     6.12.NN+deb12-amd64       (linux-image-6.12-amd64)
+#   6.12-rt  6.12.NN+deb12-rt-amd64    (linux-image-6.12-rt-amd64, PREEMPT_RT)
+kver_of() {
+	local re d v
+	case $1 in
+	6.1) re='^6\.1\.[0-9]+-[0-9]+-amd64$' ;;
+	6.12) re='^6\.12\.[0-9]+\+deb12-amd64$' ;;
+	6.12-rt) re='^6\.12\.[0-9]+\+deb12-rt-amd64$' ;;
+	*) die "kver_of: unknown kernel line '$1' (6.1, 6.12, 6.12-rt)" ;;
+	esac
+	for d in /lib/modules/*/; do
 		v=$(basename "$d")
+		[[ $v =~ $re ]] || continue
 		if [ -e "/boot/vmlinuz-$v" ] && [ -e "$d/build/Makefile" ]; then
 			echo "$v"
 		fi
 	done | sort -V | tail -n 1
+}
+
+# test_kver: the kernel the tests build against and boot first (and the Xen
+# topology's): TEST_KVER when set, else the newest 6.1 kernel.
+test_kver() {
+	if [ -n "${TEST_KVER:-}" ]; then
+		echo "$TEST_KVER"
+		return 0
+	fi
+	kver_of 6.1
 }
 
 # need_kver: like test_kver, but fail loudly when there is none.
