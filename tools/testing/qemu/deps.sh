@@ -9,6 +9,10 @@ pkgs=(
 	qemu-system-x86		# the test guest (TCG)
 	linux-image-amd64	# the kernel the guest boots
 	linux-headers-amd64	# ... and its headers, to build the module
+	linux-image-6.12-amd64		# Debian 12's 6.12 line: [6.12] guest
+	linux-headers-6.12-amd64	# ... and the module built for it
+	linux-image-6.12-rt-amd64	# 6.12 PREEMPT_RT: [6.12-rt] guest
+	linux-headers-6.12-rt-amd64
 	busybox-static		# the guest's userspace
 	cpio			# the guest's initramfs
 	sparse			# make lint
