@@ -99,7 +99,11 @@ vcpus = $2
 on_reboot = "destroy"
 on_crash = "destroy"
 EOF
-	xl create "/etc/xen/$1.cfg" 3>&-
+	xl create "/etc/xen/$1.cfg" 3>&- || return 1
+	# its console on dom0's too (build/logs/xen.log), as it comes: the
+	# record of what each domU was doing when, whatever happens next
+	tail -n +1 -F "$LOGS/guest-$1.log" 2>/dev/null 3>&- |
+		sed "s/^/[$1] /" >/dev/console 2>&1 3>&- &
 }
 
 domid() {
@@ -133,8 +137,99 @@ wait_key() {
 		[ "$SECONDS" -lt "$deadline" ] || { echo "$v"; return 1; }
 		# returns at once (registration), then on a change; the timeout
 		# covers a change between the read above and the registration
-		timeout 2 xenstore-watch -n 2 "/local/domain/$d/data/vbtest/$2" >/dev/null 2>&1
+		timeout 5 xenstore-watch -n 2 "/local/domain/$d/data/vbtest/$2" >/dev/null 2>&1
 	done
+}
+
+# wait_path PATH SECS: until the xenstore PATH exists; prints its value,
+# fails on timeout. Like wait_key, on a watch.
+wait_path() {
+	local deadline=$((SECONDS + $2)) v
+	while :; do
+		if v=$(xenstore-read "$1" 2>/dev/null); then
+			echo "$v"
+			return 0
+		fi
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		timeout 5 xenstore-watch -n 2 "$1" >/dev/null 2>&1
+	done
+}
+
+# pause SECS: sleep without a process (a read with a timeout on a FIFO that
+# nobody writes): in a PV dom0 each fork and exec costs dozens of
+# page-table hypercalls, and under TCG a polling loop of them starves the
+# domUs that share the pCPUs.
+pause_fifo=/run/dom0-lib.pause
+[ -p "$pause_fifo" ] || mkfifo "$pause_fifo"
+exec 4<>"$pause_fifo"
+pause() {
+	read -r -t "$1" -u 4 _ || true
+}
+
+# file_has FILE TEXT: FILE has a line containing TEXT (builtins only)
+file_has() {
+	local line
+	[ -r "$1" ] || return 1
+	while IFS= read -r line; do
+		[[ $line != *"$2"* ]] || return 0
+	done <"$1"
+	return 1
+}
+
+BOOT_TIMEOUT=300
+ATTACH_JOB=""
+
+# serve_domu NAME VCPUS EXTRA SPEC [RAMDISK]: boot the PVH domU NAME (see
+# domu) and serve its device 0 at 0xfe000000 with vbackend-xen-attach -w
+# (SPEC: the sample's device spec; VBACKEND_SAMPLE picks the backend
+# program), its output in /tmp/attach-NAME, its job in ATTACH_JOB. Prints
+# one "# time:" line with the phases, each since xl create: the domain
+# built, its init running, the frontend helper's port published, the
+# backend serving, virtio_blk probed. A domU that does not reach its init
+# within BOOT_TIMEOUT s is destroyed and booted once more, with a line that
+# says so: nothing of vbackend has run in it or for it by then. Fails (with
+# a result line) when it is not served.
+serve_domu() {
+	local name=$1 vcpus=$2 extra=$3 spec=$4 ramdisk=${5:-} try t0 d v
+	local t_create t_init t_helper t_served
+	for try in 1 2; do
+		t0=$SECONDS
+		if ! domu "$name" "$vcpus" "$extra" ${ramdisk:+"$ramdisk"}; then
+			result 1 "$name: xl create"
+			return 1
+		fi
+		t_create=$((SECONDS - t0))
+		wait_key "$name" state "$BOOT_TIMEOUT" >/dev/null && break
+		console_tail "$name"
+		xl destroy "$name"
+		if [ "$try" = 2 ]; then
+			result 1 "$name: reached its init (not within ${BOOT_TIMEOUT} s, twice)"
+			return 1
+		fi
+		say "# $name did not reach its init within ${BOOT_TIMEOUT} s, before any vbackend code ran for it: booting it once more"
+	done
+	t_init=$((SECONDS - t0))
+	d=$(domid "$name")
+	vbackend-xen-attach -t 600 -w -l "/var/log/vbackend/sample-$name.log" \
+		"$name" 0 0xfe000000 "$spec" >"/tmp/attach-$name" 2>&1 3>&- &
+	ATTACH_JOB=$!
+	wait_path "/local/domain/$d/data/vbackend/0/evtchn" 600 >/dev/null || true
+	t_helper=$((SECONDS - t0))
+	until file_has "/tmp/attach-$name" "vbackend-xen-attach: pid " ||
+		! kill -0 "$ATTACH_JOB" 2>/dev/null; do
+		pause 0.5
+	done
+	t_served=$((SECONDS - t0))
+	v=$(wait_key "$name" disk 600) || true
+	cat "/tmp/attach-$name"
+	say "# time: $name ($vcpus vCPUs): built ${t_create} s, init ${t_init} s, helper ${t_helper} s, served ${t_served} s, probed $((SECONDS - t0)) s after xl create"
+	if [ -n "$v" ]; then
+		result 0 "$name: vbackend-xen-attach served it, virtio_blk probed ($v)"
+		return 0
+	fi
+	result 1 "$name: not attached (state '$(key "$name" state)', result '$(key "$name" result)')"
+	console_tail "$name"
+	return 1
 }
 
 # console_tail DOMAIN: the last lines of its console, as comments
@@ -158,7 +253,7 @@ attach_pid() {
 dump_logs() {
 	local f
 	for f in "$LOGS"/guest-*.log /var/log/vbackend/*.log; do
-		[ -f "$f" ] || continue
+		[ -f "$f" ] && [ ! -L "$f" ] || continue
 		say "===== $f ====="
 		sed "s|^|${f##*/}: |" "$f" | tr -d '\r' >&3
 	done

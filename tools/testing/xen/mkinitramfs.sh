@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mkinitramfs.sh -o DOM0.cpio.gz -m vbackend.ko -f vbackend_xen_front.ko
-#                -b BINDIR [-k KVER] [--mode full|handshake|script]
-#                [--mib N] [--script FILE]
+#                -b BINDIR [-k KVER] [--mode full|handshake|script|debug]
+#                [--mib N] [--script FILE] [--faults FAULTS_TEST]
 #
 # Build the Xen topology's initramfs: the dom0's, with the domU's inside.
 #  domU: static busybox, domU-init, the virtio-mmio/virtio-blk/ext4 modules
@@ -14,7 +14,10 @@
 #        vbackend-xen-attach, the Xen tools, e2fsck, the domU's kernel
 #        (/boot/vmlinuz-KVER) and initramfs, and /etc/vbackend-xen.conf
 #        (mode, MiB domU1 writes), and with --script FILE (mode script)
-#        FILE as /etc/dom0-script.sh.
+#        FILE as /etc/dom0-script.sh. Mode debug is for a dom0 that runs
+#        the debug kernel, which has the Xen drivers built in: no Xen,
+#        loop or ext4 modules; --faults adds that kselftest binary as
+#        /usr/bin/faults_test.
 # Every dynamic binary brings the libraries ldd lists; KVER defaults to the
 # test kernel.
 set -euo pipefail
@@ -23,7 +26,7 @@ trap 'echo "mkinitramfs: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 . "$(dirname "$0")/../qemu/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
-out="" ko="" front="" bins="" kver="" mode=full mib=200 script=""
+out="" ko="" front="" bins="" kver="" mode=full mib=200 script="" faults=""
 XEN_BIN=/usr/lib/xen-4.17/bin
 
 usage() {
@@ -41,11 +44,12 @@ while [ $# -gt 0 ]; do
 	--mode) mode=$2; shift 2 ;;
 	--mib) mib=$2; shift 2 ;;
 	--script) script=$2; shift 2 ;;
+	--faults) faults=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
 if [ -z "$out" ] || [ -z "$ko" ] || [ -z "$front" ] || [ -z "$bins" ]; then usage; fi
-case $mode in full | handshake) ;; script) [ -f "$script" ] || usage ;; *) usage ;; esac
+case $mode in full | handshake | debug) ;; script) [ -f "$script" ] || usage ;; *) usage ;; esac
 kver=${kver:-$(need_kver)}
 for f in "$ko" "$front" "$bins/vbackend-sample" "$bins/vbackend-info" \
 	"/boot/vmlinuz-$kver" "$XEN_BIN/xl" /sbin/mke2fs /sbin/e2fsck /bin/bash; do
@@ -110,7 +114,12 @@ dom0=$work/dom0
 base_root "$dom0" "$here/dom0-init"
 mkdir -p "$dom0/lib/vbackend"
 cp "$here/dom0-lib.sh" "$dom0/lib/vbackend/"
-add_modules "$dom0" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs loop ext4
+if [ "$mode" = debug ]; then
+	mkdir -p "$dom0/lib/modules" && : >"$dom0/etc/modules.load"
+else
+	add_modules "$dom0" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs loop ext4
+fi
+[ -z "$faults" ] || cp "$faults" "$dom0/usr/bin/faults_test"
 cp "$ko" "$dom0/vbackend.ko"
 cp /bin/bash "$dom0/bin/bash"
 cp "$bins/vbackend-sample" "$bins/vbackend-info" "$here/vbackend-xen-attach" "$dom0/usr/bin/"
