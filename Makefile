@@ -12,6 +12,7 @@
 #   make check                    everything above + kselftests in QEMU
 #   make demo                     the tour of the ABI in QEMU
 #   make bench                    vbackend-bench in QEMU: latencies, throughputs, ratios
+#   make check-xen-repeat [N=5]   the Xen topology and the Xen bench N times each
 #   make clean
 #
 # lint, check, demo and bench build against the test kernel: the newest
@@ -33,7 +34,8 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 # jobserver and see our command-line variables.
 RUN := MAKE="$(MAKE)" VB_BUILD="$(BUILD)"
 
-.PHONY: all module deps ksrc lint abi-test userspace check demo bench clean
+.PHONY: all module deps ksrc lint abi-test userspace check demo bench \
+	check-xen-repeat clean
 
 all: module
 
@@ -81,9 +83,14 @@ demo: deps
 bench: deps
 	+@$(RUN) $(QEMU_DIR)/check.sh bench
 
+# Reliability of the Xen topology: N runs of it and of the Xen bench, the
+# pass count and each domU's boot phases (tools/testing/xen/repeat.sh).
+check-xen-repeat: deps ksrc
+	+@$(RUN) N="$(or $(N),5)" $(QEMU_DIR)/check.sh xen-repeat
+
 # kbuild's own clean when a kernel tree is at hand (ours or the test
 # kernel's), then whatever is left.
-CLEAN_KDIR = $(firstword $(wildcard $(KDIR)/Makefile /lib/modules/6.1*/build/Makefile))
+CLEAN_KDIR = $(firstword $(wildcard $(KDIR)/Makefile /lib/modules/*/build/Makefile))
 clean:
 	$(if $(CLEAN_KDIR),-$(MAKE) -C $(dir $(CLEAN_KDIR)) M=$(CURDIR) clean)
 	rm -rf $(BUILD)

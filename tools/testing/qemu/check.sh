@@ -5,15 +5,22 @@
 # "make bench" (the Makefile installs the packages and unpacks build/ksrc
 # first).
 #
-# check: lint, ABI test, build the module against the test kernel, the
-#        kselftests and the userspace tools, boot them in QEMU (the plain
-#        guest, the debug kernel, then the Xen topology of tools/testing/xen
-#        when vbackend.ko has a Xen provider), and print the verdict: one
-#        line per check, then "N passed, N failed, N skipped". A failing
-#        host check does not stop the run; a failed build skips the boot
-#        (and counts as a failure).
+# check: lint, ABI test, build the module against each test kernel, the
+#        kselftests and the userspace tools, boot them in QEMU (the 6.1
+#        guest; the same tests on 6.12 [6.12], 6.12 PREEMPT_RT [6.12-rt]
+#        and the debug kernel [debug]; then the Xen topology of
+#        tools/testing/xen [xen] when vbackend.ko has a Xen provider), and
+#        print the verdict: "N passed, N failed, N skipped". Every result
+#        line is printed as its check finishes (the guests' while they
+#        run, marked with the guest's label), and every phase says how long
+#        it took ("# time:"). Kernel consoles stay in the logs. A failing
+#        host check does not stop the run; a failed build skips the boots
+#        that need it (and counts as a failure).
 # demo:  build the module and the tools, boot QEMU, run vbackend-info and
 #        vbackend-tour, and check the guest the same way.
+# xen-repeat: build the module and the tools, then the Xen topology and the
+#        Xen bench N times each (tools/testing/xen/repeat.sh; N from the
+#        environment, default 5).
 # bench: build the module and tools/testing/bench, boot QEMU, run
 #        vbackend-bench (its table: build/bench-results.log), and check the
 #        guest the same way; then, when vbackend.ko has a Xen provider, the
@@ -28,11 +35,14 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-check}
-case $mode in check | demo | bench) ;; *) die "usage: $0 check|demo|bench" ;; esac
+case $mode in check | demo | bench | xen-repeat) ;; *) die "usage: $0 check|demo|bench|xen-repeat" ;; esac
 
 qemu_dir=$VB_TOP/tools/testing/qemu
 kver=$(need_kver)
-KDIR=/lib/modules/$kver/build
+# The other kernel lines every check runs on (Debian 12's 6.12 and its
+# PREEMPT_RT flavour); empty when not installed (make deps installs them).
+kver_612=$(kver_of 6.12)
+kver_612rt=$(kver_of 6.12-rt)
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-900}
 # Per test binary: the largest timeout of the kselftest "settings" files,
 # else 300 s.
@@ -45,6 +55,13 @@ logs=$VB_BUILD/logs
 start=$SECONDS
 mkdir -p "$logs"
 cd "$VB_TOP"
+
+# phase NAME: how long the phase that just ended took
+phase_start=$SECONDS
+phase() {
+	echo "# time: $1: $((SECONDS - phase_start)) s ($((SECONDS - start)) s in all)"
+	phase_start=$SECONDS
+}
 
 # step DESCRIPTION LOG CMD...: run CMD quietly into LOG and report it.
 step() {
@@ -59,27 +76,30 @@ step() {
 	return 1
 }
 
+# build_module KVER OUT: vbackend.ko for KVER (its headers), copied to OUT.
+# (No "make clean" between kernels: it would delete every *.ko under the
+# tree, build/ included; kbuild rebuilds on its own when KDIR changes.)
 build_module() {
+	local k=$1 out=$2 vm
+	[ -n "$k" ] || { echo "that kernel line is not installed (make deps installs it)"; return 1; }
 	rm -f vbackend.ko
-	kmake modules || return 1
+	"${MAKE:-make}" -C "/lib/modules/$k/build" M="$VB_TOP" modules || return 1
 	[ -f vbackend.ko ] || { echo "no vbackend.ko was built"; return 1; }
-	local vm
 	vm=$(modinfo -F vermagic vbackend.ko)
 	case $vm in
-	"$kver "*) ;;
-	*) echo "vbackend.ko vermagic '$vm' is not for $kver"; return 1 ;;
+	"$k "*) ;;
+	*) echo "vbackend.ko vermagic '$vm' is not for $k"; return 1 ;;
 	esac
-	# the Xen runs take this copy: the debug build replaces ./vbackend.ko
-	cp vbackend.ko "$VB_BUILD/vbackend.ko"
+	cp vbackend.ko "$out"
 }
 
+# Every kselftest binary into build/selftests; then the guests' sets:
+# build/tests (all but the fault injection) and build/tests-faults (the
+# fault injection alone: it needs the debug kernel).
 build_selftests() {
-	local dir n
-	rm -rf "$VB_BUILD/selftests" "$VB_BUILD/selftests-core"
-	mkdir -p "$VB_BUILD/selftests" "$VB_BUILD/selftests-core"
-	# the ABI kselftests alone, for the debug kernel's pass
-	"${MAKE:-make}" -C tools/testing/selftests/vbackend \
-		KSRC="$VB_KSRC/tools/testing/selftests" OUTPUT="$VB_BUILD/selftests-core" || return 1
+	local dir n t
+	rm -rf "$VB_BUILD/selftests" "$VB_BUILD/tests" "$VB_BUILD/tests-faults"
+	mkdir -p "$VB_BUILD/selftests" "$VB_BUILD/tests" "$VB_BUILD/tests-faults"
 	for dir in tools/testing/selftests/vbackend tools/testing/selftests/vbackend-virtio; do
 		[ -f "$dir/Makefile" ] || { echo "$dir/Makefile does not exist"; return 1; }
 		"${MAKE:-make}" -C "$dir" KSRC="$VB_KSRC/tools/testing/selftests" \
@@ -88,6 +108,12 @@ build_selftests() {
 	n=$(find "$VB_BUILD/selftests" -maxdepth 1 -name '*_test' -type f -perm -u+x | wc -l)
 	echo "$n test binaries in ${VB_BUILD#"$VB_TOP"/}/selftests"
 	[ "$n" -gt 0 ] || { echo "the selftests build made no *_test binary"; return 1; }
+	for t in "$VB_BUILD"/selftests/*_test; do
+		case ${t##*/} in
+		faults_test) cp "$t" "$VB_BUILD/tests-faults/" ;;
+		*) cp "$t" "$VB_BUILD/tests/" ;;
+		esac
+	done
 }
 
 # libvbackend, the sample backend (static and ASan/UBSan), the frontend
@@ -117,6 +143,7 @@ xen_topology() {
 		"${MAKE:-make}" -C tools/testing/bench/xen OUTPUT="$VB_BUILD/bench-xen" check || true
 	tools/testing/xen/run.sh -m "$VB_BUILD/vbackend.ko" || status=$?
 	VERDICT_ARGS+=(-g "xen:$logs/xen.log:$logs/xen-results.log:$status")
+	phase "xen topology"
 }
 
 # bench: vbackend vs the traditional userspace ioreq loop on Xen
@@ -135,6 +162,7 @@ xen_bench() {
 # The debug kernel (KASAN, lockdep, kmemleak, UBSAN; built once and cached
 # outside the tree) and vbackend.ko for it.
 DEBUG_CACHE=${VB_DEBUG_CACHE:-/var/cache/vbackend/debug-kernel}
+DEBUG_BZIMAGE=$DEBUG_CACHE/build/arch/x86/boot/bzImage
 build_debug() {
 	"$VB_TOP/tools/testing/debug-kernel/build.sh" "$DEBUG_CACHE" || return 1
 	rm -f vbackend.ko
@@ -164,21 +192,37 @@ agnostic_check() {
 	echo "$line" | tee -a "$HOST_TAP"
 }
 
-boot() { # boot LABEL QUIET(-q or "") TESTDIR ("" for none) [BZIMAGE MODULE]
-	local label=$1 quiet=$2 tests=$3 initrd=$VB_BUILD/initramfs-$1.cpio.gz
-	local kernel=${4:-/boot/vmlinuz-$kver} ko=${5:-vbackend.ko}
+# boot LABEL QUIET(-q or "") TESTDIR ("" for none) KERNEL MODULE: one
+# guest; its result lines stream as they come, marked [LABEL] but for the
+# first guest of the run (verdict.sh marks them the same way).
+boot() {
+	local label=$1 quiet=$2 tests=$3 kernel=$4 ko=$5
+	local initrd=$VB_BUILD/initramfs-$1.cpio.gz
 	local console=$VB_BUILD/$label.log results=$VB_BUILD/$label-results.log
-	local status=0 args=() qargs=() bins=$VB_BUILD/userspace
+	local status=0 args=() qargs=() bins=$VB_BUILD/userspace mark=$label
 	[ -z "$tests" ] || args+=(-t "$tests")
-	[ -z "$quiet" ] || qargs+=(-q)
+	# demo and bench boot a quiet kernel and show its console: what the
+	# demo and the benchmark print is the point of them
+	[ -z "$quiet" ] || qargs+=(-q -v)
 	[ "$mode" != bench ] || bins=$VB_BUILD/bench
+	[ "${#VERDICT_ARGS[@]}" -gt 0 ] || mark=""
 	"$qemu_dir/mkinitramfs.sh" -o "$initrd" -m "$ko" "${args[@]}" \
-		-b "$bins" --mode "$mode" --timeout "$TEST_TIMEOUT"
-	echo "# booting ${kernel#"$VB_TOP"/} under QEMU TCG (timeout ${QEMU_TIMEOUT}s); console: ${console#"$VB_TOP"/}"
+		-b "$bins" --mode "$mode" --timeout "$TEST_TIMEOUT" >/dev/null
+	echo "# $label: booting ${kernel#"$VB_TOP"/} under QEMU TCG (timeout ${QEMU_TIMEOUT}s); console: ${console#"$VB_TOP"/}"
 	"$qemu_dir/run-qemu.sh" -k "$kernel" -i "$initrd" -l "$console" \
-		-r "$results" -t "$QEMU_TIMEOUT" "${qargs[@]}" || status=$?
-	echo "# QEMU exited with status $status after $((SECONDS - start)) s in all"
+		-r "$results" -t "$QEMU_TIMEOUT" -S "$mark" "${qargs[@]}" || status=$?
+	echo "# $label: QEMU exited with status $status"
 	VERDICT_ARGS+=(-g "$label:$console:$results:$status")
+	phase "$label guest"
+}
+
+# boot_line LABEL KVER: the kselftests and virtio tests on that kernel line
+boot_line() {
+	local label=$1 k=$2
+	if step "build: vbackend.ko for $k" "$logs/module-$label.log" \
+		build_module "$k" "$VB_BUILD/vbackend-$label.ko"; then
+		boot "$label" "" "$VB_BUILD/tests" "/boot/vmlinuz-$k" "$VB_BUILD/vbackend-$label.ko"
+	fi
 }
 
 export HOST_TAP=$VB_BUILD/$mode-host.tap
@@ -187,41 +231,59 @@ VERDICT_ARGS=()
 built=1
 
 if [ "$mode" = check ]; then
-	echo "# host checks against $kver"
+	echo "# host checks against $kver, ${kver_612:-no 6.12}, ${kver_612rt:-no 6.12-rt}"
 	"$qemu_dir/lint.sh" || true
 	"$VB_TOP/tools/testing/abi/run.sh" || true
 	userspace_unit_tests
 	agnostic_check
-	step "build: vbackend.ko for $kver" "$logs/module.log" build_module || built=0
+	phase "host checks"
+	# (the Xen runs take build/vbackend.ko: the module for the test kernel)
+	step "build: vbackend.ko for $kver" "$logs/module.log" \
+		build_module "$kver" "$VB_BUILD/vbackend.ko" || built=0
 	step "build: kselftests" "$logs/selftests.log" build_selftests || built=0
 	step "build: userspace" "$logs/userspace.log" build_userspace || built=0
+	phase "builds"
 	if [ "$built" = 1 ]; then
-		boot guest "" "$VB_BUILD/selftests"
-		# the ABI kselftests again, under KASAN, lockdep and kmemleak
+		boot guest "" "$VB_BUILD/tests" "/boot/vmlinuz-$kver" "$VB_BUILD/vbackend.ko"
+		boot_line 6.12 "$kver_612"
+		boot_line 6.12-rt "$kver_612rt"
+		# everything again under KASAN, lockdep, kmemleak and UBSAN, then
+		# the fault injection on the same kernel
 		if step "build: debug kernel and vbackend.ko for it" "$logs/debug.log" build_debug; then
-			boot debug "" "$VB_BUILD/selftests-core" \
-				"$DEBUG_CACHE/build/arch/x86/boot/bzImage" "$VB_BUILD/vbackend-debug.ko"
+			phase "debug kernel build"
+			boot debug "" "$VB_BUILD/tests" "$DEBUG_BZIMAGE" "$VB_BUILD/vbackend-debug.ko"
+			if [ -n "$(ls "$VB_BUILD/tests-faults")" ]; then
+				boot faults "" "$VB_BUILD/tests-faults" "$DEBUG_BZIMAGE" \
+					"$VB_BUILD/vbackend-debug.ko"
+			fi
 		fi
 		xen_topology
 	else
 		VERDICT_ARGS=(-n "not booted, a build failed")
 	fi
+elif [ "$mode" = xen-repeat ]; then
+	step "build: vbackend.ko for $kver" "$logs/module.log" \
+		build_module "$kver" "$VB_BUILD/vbackend.ko" || exit 1
+	step "build: userspace" "$logs/userspace.log" build_userspace || exit 1
+	exec "$VB_TOP/tools/testing/xen/repeat.sh" -n "${N:-5}" -m "$VB_BUILD/vbackend.ko"
 elif [ "$mode" = bench ]; then
 	echo "# building vbackend.ko for $kver and vbackend-bench"
-	step "build: vbackend.ko for $kver" "$logs/module.log" build_module || built=0
+	step "build: vbackend.ko for $kver" "$logs/module.log" \
+		build_module "$kver" "$VB_BUILD/vbackend.ko" || built=0
 	step "build: vbackend-bench" "$logs/bench.log" build_bench || built=0
 	if [ "$built" = 1 ]; then
-		boot bench -q ""
+		boot bench -q "" "/boot/vmlinuz-$kver" "$VB_BUILD/vbackend.ko"
 		xen_bench
 	else
 		VERDICT_ARGS=(-n "not booted, a build failed")
 	fi
 else
 	echo "# building vbackend.ko for $kver, libvbackend, the sample backend and the frontend simulator"
-	step "build: vbackend.ko for $kver" "$logs/module.log" build_module || built=0
+	step "build: vbackend.ko for $kver" "$logs/module.log" \
+		build_module "$kver" "$VB_BUILD/vbackend.ko" || built=0
 	step "build: userspace" "$logs/userspace.log" build_userspace || built=0
 	if [ "$built" = 1 ]; then
-		boot demo -q ""
+		boot demo -q "" "/boot/vmlinuz-$kver" "$VB_BUILD/vbackend.ko"
 	else
 		VERDICT_ARGS=(-n "not booted, a build failed")
 	fi
