@@ -38,14 +38,15 @@ die() {
 
 # test_kver: the kernel the tests build against and boot: TEST_KVER when
 # set, else the newest 6.1 kernel that has both headers
-# (/lib/modules/V/build) and a bootable image (/boot/vmlinuz-V).
+# (/lib/modules/V/build) and a bootable image (/boot/vmlinuz-V); "6.1.*",
+# so that a 6.12 kernel on the machine is not taken for one.
 test_kver() {
 	local d v
 	if [ -n "${TEST_KVER:-}" ]; then
 		echo "$TEST_KVER"
 		return 0
 	fi
-	for d in /lib/modules/6.1*/; do
+	for d in /lib/modules/6.1.*/; do
 		v=$(basename "$d")
 		if [ -e "/boot/vmlinuz-$v" ] && [ -e "$d/build/Makefile" ]; then
 			echo "$v"
