@@ -12,6 +12,7 @@
 #   make check                    everything above + kselftests in QEMU
 #   make demo                     the tour of the ABI in QEMU
 #   make bench                    vbackend-bench in QEMU: latencies, throughputs, ratios
+#   make soak [DURATION=10]       verified virtio-blk I/O in QEMU for DURATION minutes, under kills, resets, kick churn
 #   make clean
 #
 # lint, check, demo and bench build against the test kernel: the newest
@@ -33,7 +34,7 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 # jobserver and see our command-line variables.
 RUN := MAKE="$(MAKE)" VB_BUILD="$(BUILD)"
 
-.PHONY: all module deps ksrc lint abi-test userspace check demo bench clean
+.PHONY: all module deps ksrc lint abi-test userspace check demo bench soak clean
 
 all: module
 
@@ -80,6 +81,9 @@ demo: deps
 # side by side in one QEMU guest run; it fails on functional errors only.
 bench: deps
 	+@$(RUN) $(QEMU_DIR)/check.sh bench
+
+soak: deps
+	+@$(RUN) tools/testing/soak/run.sh $(if $(DURATION),--duration $(DURATION))
 
 # kbuild's own clean when a kernel tree is at hand (ours or the test
 # kernel's), then whatever is left.
