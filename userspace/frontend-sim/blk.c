@@ -1560,7 +1560,7 @@ static int churn_count(struct blk *b, uint64_t *cycles)
 static int sc_soak(struct blk *b)
 {
 	static const char *const events[] = { "no event", "backend killed", "reset" };
-	unsigned int round, kills = 0, resets = 0;
+	unsigned int round, done = 0, kills = 0, resets = 0;
 	uint64_t churn = 0, trapped, lost_total = 0;
 	struct fsim_vq_stats t;
 	int ret = 0, n = 0, lost = 0;
@@ -1570,9 +1570,10 @@ static int sc_soak(struct blk *b)
 		ret = phase_write(b, b->o->bytes, "write");
 		if (!ret && round % 3 == 1) {
 			ret = churn_count(b, &churn);
-			if (!ret)
+			if (!ret) {
 				lost = kill_mid_io(b);
-			kills++;
+				kills++;
+			}
 		} else if (!ret && round % 3 == 2) {
 			lost = reset_queued(b, resets % 2, &n);
 			if (lost >= 0)
@@ -1583,11 +1584,13 @@ static int sc_soak(struct blk *b)
 			ret = lost;
 		if (!ret)
 			ret = phase_read(b, 0, b->capacity, "read");
-		if (!ret)
+		if (!ret) {
+			done++;
 			fsim_say("round", "%u: %s%s, %d requests lost; disk verified", round,
 				 events[round % 3],
 				 round % 3 == 2 ? (resets % 2 ? " (Status 0)" : " (VMM)") : "",
 				 round % 3 ? lost : 0);
+		}
 		if (lost > 0)
 			lost_total += (uint64_t)lost;
 		lost = 0;
@@ -1602,7 +1605,7 @@ static int sc_soak(struct blk *b)
 	trapped = t.kicks_trapped;
 	fsim_say("soak", "%u rounds, %" PRIu64 " bytes verified, %u backend kills, "
 		 "%u frontend resets, %" PRIu64 " requests lost in them, %" PRIu64
-		 " kick churn cycles, %" PRIu64 " notifications trapped", round,
+		 " kick churn cycles, %" PRIu64 " notifications trapped", done,
 		 b->sectors_checked * BLK_SECTOR, kills, resets, lost_total, churn, trapped);
 	return ret;
 }
