@@ -13,6 +13,7 @@
 #   make demo                     the tour of the ABI in QEMU
 #   make bench                    vbackend-bench in QEMU: latencies, throughputs, ratios
 #   make check-xen-repeat [N=5]   the Xen topology and the Xen bench N times each
+#   make soak [DURATION=10]       verified virtio-blk I/O in QEMU for DURATION minutes, under kills, resets, kick churn
 #   make clean
 #
 # lint, check, demo and bench build against the test kernel: the newest
@@ -35,7 +36,7 @@ KSRC_FILES := scripts/checkpatch.pl scripts/spelling.txt \
 RUN := MAKE="$(MAKE)" VB_BUILD="$(BUILD)"
 
 .PHONY: all module deps ksrc lint abi-test userspace check demo bench \
-	check-xen-repeat clean
+	check-xen-repeat soak clean
 
 all: module
 
@@ -87,6 +88,9 @@ bench: deps
 # pass count and each domU's boot phases (tools/testing/xen/repeat.sh).
 check-xen-repeat: deps ksrc
 	+@$(RUN) N="$(or $(N),5)" $(QEMU_DIR)/check.sh xen-repeat
+
+soak: deps
+	+@$(RUN) tools/testing/soak/run.sh $(if $(DURATION),--duration $(DURATION))
 
 # kbuild's own clean when a kernel tree is at hand (ours or the test
 # kernel's), then whatever is left.

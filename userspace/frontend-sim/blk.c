@@ -91,6 +91,7 @@ static int check_sector(struct blk *b, uint64_t sector, const uint8_t *got,
 
 	if (g == GEN_UNKNOWN)
 		return 0;
+	b->sectors_checked++;
 	if (g & GEN_OR_ZERO) {
 		if (all_zero(got, BLK_SECTOR))
 			return 0;
@@ -1214,20 +1215,23 @@ static int check_quiet(struct blk *b, long ms)
 	return 0;
 }
 
-static int sc_reset(struct blk *b, bool vmm_reset)
+/*
+ * Reset with requests queued (some not even notified): Status 0, or the
+ * whole machine (VBACKEND_VMM_RESET). The rings must be quiet afterwards;
+ * what had not completed is dropped. Return: the requests dropped, with
+ * @queued the requests queued, or a negative errno.
+ */
+static int reset_queued(struct blk *b, bool vmm_reset, int *queued)
 {
 	struct vbackend_vmm_ctl ctl = { .argsz = sizeof(ctl) };
 	long end;
-	unsigned int lost;
 	uint32_t st;
 	int n, ret;
 
-	ret = phase_write(b, b->o->bytes / 4 ? b->o->bytes / 4 : 1 << 20, "write");
-	if (ret)
-		return ret;
 	n = fill_queues(b, false);
 	if (n < 0)
 		return n;
+	*queued = n;
 	if (vmm_reset) {
 		/* the whole machine resets: the device must follow */
 		if (ioctl(b->vm->fd, VBACKEND_VMM_RESET, &ctl)) {
@@ -1252,8 +1256,20 @@ static int sc_reset(struct blk *b, bool vmm_reset)
 	ret = check_quiet(b, 300);
 	if (ret)
 		return ret;
-	lost = drop_inflight(b);
-	fsim_say("reset", "%s with %d requests queued: Status reads 0, rings quiet; %u were "
+	return (int)drop_inflight(b);
+}
+
+static int sc_reset(struct blk *b, bool vmm_reset)
+{
+	int n, lost, ret;
+
+	ret = phase_write(b, b->o->bytes / 4 ? b->o->bytes / 4 : 1 << 20, "write");
+	if (ret)
+		return ret;
+	lost = reset_queued(b, vmm_reset, &n);
+	if (lost < 0)
+		return lost;
+	fsim_say("reset", "%s with %d requests queued: Status reads 0, rings quiet; %d were "
 		 "not completed", vmm_reset ? "VBACKEND_VMM_RESET" : "Status=0", n, lost);
 	ret = blk_init(b);
 	if (ret)
@@ -1287,6 +1303,17 @@ static void *pending_thread(void *arg)
 	p->t_done = fsim_now_ms();
 	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* A new backend on the same VMM session, the device initialised again. */
+static int restart_backend(struct blk *b)
+{
+	int ret;
+
+	ret = fsim_backend_start(b->vm);
+	if (!ret)
+		ret = fsim_backend_wait_ready(b->vm, 30000);
+	return ret ? ret : blk_init(b);
 }
 
 static int sc_kill(struct blk *b)
@@ -1356,14 +1383,7 @@ static int sc_kill(struct blk *b)
 	fsim_say("kill", "PEER_GONE received, new accesses fail with %s, backend %s",
 		 strerror(-ret), fsim_wait_str(b->vm->exit_status, buf, sizeof(buf)));
 	lost = drop_inflight(b);
-
-	/* a new backend on the same VMM session */
-	ret = fsim_backend_start(b->vm);
-	if (!ret)
-		ret = fsim_backend_wait_ready(b->vm, 30000);
-	if (ret)
-		return ret;
-	ret = blk_init(b);
+	ret = restart_backend(b);
 	if (ret)
 		return ret;
 	fsim_say("restart", "new backend pid %d bound to the same VMM session; %u requests "
@@ -1477,6 +1497,119 @@ static int sc_status(struct blk *b)
 	return blk_quick_io(b, 1 << 20);
 }
 
+/* SIGKILL of the backend with requests in flight (served or about to be),
+ * then a new backend on the same session. Return: requests lost, or a
+ * negative errno. */
+static int kill_mid_io(struct blk *b)
+{
+	long end;
+	int n, lost;
+
+	n = fill_queues(b, true);
+	if (n < 0)
+		return n;
+	/* let it get going: some requests done, some being served */
+	end = fsim_now_ms() + (long)fsim_rand(&b->rnd, 30);
+	while (fsim_now_ms() < end)
+		fsim_vm_pump(b->vm, 5);
+	fsim_backend_signal(b->vm, SIGKILL);
+	if (fsim_backend_wait_exit(b->vm, 10000)) {
+		fsim_fail("SIGKILLed backend not reaped in 10 s");
+		return -ETIMEDOUT;
+	}
+	end = fsim_now_ms() + 10000;
+	while (!b->vm->peer_gone) {
+		if (fsim_now_ms() > end) {
+			fsim_fail("no VBACKEND_EVENT_PEER_GONE 10 s after the backend was killed");
+			return -ETIMEDOUT;
+		}
+		fsim_vm_pump(b->vm, 20);
+	}
+	lost = (int)drop_inflight(b);
+	n = restart_backend(b);
+	return n ? n : lost;
+}
+
+/* Add the kick-churn=N counts of the backend's status line to @cycles. */
+static int churn_count(struct blk *b, uint64_t *cycles)
+{
+	char line[1024];
+	const char *p;
+	int ret;
+
+	if (!b->o->kick_churn_ms)
+		return 0;
+	ret = fsim_backend_status(b->vm, line, sizeof(line), 10000);
+	if (ret) {
+		fsim_fail("no status line within 10 s of SIGUSR1: %s", strerror(-ret));
+		return ret;
+	}
+	for (p = line; (p = strstr(p, "kick-churn=")); p++)
+		*cycles += strtoull(p + strlen("kick-churn="), NULL, 10);
+	return 0;
+}
+
+/*
+ * soak: --rounds rounds; each writes --bytes at random offsets and ends
+ * with an event, in turn none, SIGKILL of the backend mid-I/O and a new
+ * backend on the same session, a reset with requests queued (Status 0,
+ * VBACKEND_VMM_RESET the next time); then the whole disk is read back and
+ * verified. A FLUSH and the image file checked at the end. One "soak:"
+ * line sums it up for tools/testing/soak, whatever the outcome.
+ */
+static int sc_soak(struct blk *b)
+{
+	static const char *const events[] = { "no event", "backend killed", "reset" };
+	unsigned int round, done = 0, kills = 0, resets = 0;
+	uint64_t churn = 0, trapped, lost_total = 0;
+	struct fsim_vq_stats t;
+	int ret = 0, n = 0, lost = 0;
+
+	b->quiet = true;
+	for (round = 0; round < b->o->rounds && !ret; round++) {
+		ret = phase_write(b, b->o->bytes, "write");
+		if (!ret && round % 3 == 1) {
+			ret = churn_count(b, &churn);
+			if (!ret) {
+				lost = kill_mid_io(b);
+				kills++;
+			}
+		} else if (!ret && round % 3 == 2) {
+			lost = reset_queued(b, resets % 2, &n);
+			if (lost >= 0)
+				ret = blk_init(b);
+			resets++;
+		}
+		if (!ret && lost < 0)
+			ret = lost;
+		if (!ret)
+			ret = phase_read(b, 0, b->capacity, "read");
+		if (!ret) {
+			done++;
+			fsim_say("round", "%u: %s%s, %d requests lost; disk verified", round,
+				 events[round % 3],
+				 round % 3 == 2 ? (resets % 2 ? " (Status 0)" : " (VMM)") : "",
+				 round % 3 ? lost : 0);
+		}
+		if (lost > 0)
+			lost_total += (uint64_t)lost;
+		lost = 0;
+	}
+	if (!ret)
+		ret = phase_flush(b);
+	if (!ret)
+		ret = check_file(b);
+	if (!ret)
+		ret = churn_count(b, &churn);
+	fsim_dev_vq_totals(b->d, &t);
+	trapped = t.kicks_trapped;
+	fsim_say("soak", "%u rounds, %" PRIu64 " bytes verified, %u backend kills, "
+		 "%u frontend resets, %" PRIu64 " requests lost in them, %" PRIu64
+		 " kick churn cycles, %" PRIu64 " notifications trapped", done,
+		 b->sectors_checked * BLK_SECTOR, kills, resets, lost_total, churn, trapped);
+	return ret;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static int make_image(const struct fsim_blk_opts *o, struct blk *b)
@@ -1537,6 +1670,9 @@ int fsim_blk_main(struct fsim_vm *vm, const struct fsim_blk_opts *o)
 	snprintf(extra, sizeof(extra), ",image=%s,queues=%u", o->image, o->queues);
 	if (o->readonly)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",readonly");
+	if (o->kick_churn_ms)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",kick-churn=%u",
+			 o->kick_churn_ms);
 	b.d = fsim_dev_add(vm, "blk", VIRTIO_ID_BLOCK, BLK_MMIO, BLK_IRQ, extra);
 	if (o->with_rng)
 		rng = fsim_dev_add(vm, "rng", VIRTIO_ID_RNG, RNG_MMIO, RNG_IRQ, "");
@@ -1587,6 +1723,8 @@ int fsim_blk_main(struct fsim_vm *vm, const struct fsim_blk_opts *o)
 		ret = sc_frontend_gone(&b, &stopped);
 	} else if (!strcmp(sc, "status")) {
 		ret = sc_status(&b);
+	} else if (!strcmp(sc, "soak")) {
+		ret = sc_soak(&b);
 	} else {
 		fsim_fail("unknown scenario '%s'", sc);
 		ret = -EINVAL;

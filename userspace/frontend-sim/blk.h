@@ -89,6 +89,7 @@ struct blk {
 	/* totals */
 	uint64_t nreq, bytes_out, bytes_in;
 	unsigned int mismatches, len_errors;
+	uint64_t sectors_checked;	/* compared with what they must hold */
 	uint64_t sum_read, sum_expect;
 };
 

@@ -355,6 +355,8 @@ struct fsim_blk_opts {
 	const char *scenario;
 	const char *hostile;	/* hostile case name, "all" or "list" */
 	bool with_rng;		/* a virtio-rng device in the same backend */
+	unsigned int rounds;	/* soak: rounds of I/O and events */
+	unsigned int kick_churn_ms; /* the backend's kick-churn=MS, 0: none */
 };
 
 int fsim_blk_main(struct fsim_vm *vm, const struct fsim_blk_opts *o);

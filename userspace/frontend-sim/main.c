@@ -39,7 +39,10 @@ static const char usage_text[] =
 "  --queues N         blk: queues the backend is asked for (default 1)\n"
 "  --qsize N          entries per queue (default 128, at most QueueNumMax)\n"
 "  --scenario NAME    blk: integrity (default), get-id, discard, readonly, reset,\n"
-"                     vmm-reset, kill, sigterm-busy, frontend-gone, status\n"
+"                     vmm-reset, kill, sigterm-busy, frontend-gone, status, soak\n"
+"  --rounds N         blk soak: rounds of writes, an event (none, SIGKILL of the\n"
+"                     backend mid-I/O, a reset) and the disk verified (default 6)\n"
+"  --kick-churn MS    blk: the backend churns its kicks every MS ms (kick-churn=MS)\n"
 "  --case NAME        hostile: one case, all, or list\n"
 "  --readonly         blk: the backend serves the image read-only\n"
 "  --with-rng         blk: a virtio-rng device in the same backend process too\n"
@@ -140,7 +143,8 @@ static unsigned long num_arg(const char *opt, const char *v, unsigned long min,
 enum {
 	O_BACKEND = 256, O_IMAGE, O_SIZE, O_BYTES, O_QUEUES, O_QSIZE, O_SCENARIO,
 	O_CASE, O_READONLY, O_WITH_RNG, O_VERIFY, O_NO_VERIFY, O_NO_INDIRECT,
-	O_NO_EVENT_IDX, O_RAM, O_SEED, O_TIMEOUT, O_BACKEND_OUTPUT,
+	O_NO_EVENT_IDX, O_RAM, O_SEED, O_TIMEOUT, O_BACKEND_OUTPUT, O_ROUNDS,
+	O_KICK_CHURN,
 };
 
 static const struct option longopts[] = {
@@ -162,6 +166,8 @@ static const struct option longopts[] = {
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "backend-output", no_argument, NULL, O_BACKEND_OUTPUT },
+	{ "rounds", required_argument, NULL, O_ROUNDS },
+	{ "kick-churn", required_argument, NULL, O_KICK_CHURN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -171,7 +177,7 @@ int main(int argc, char **argv)
 {
 	struct fsim_blk_opts bo = {
 		.size = 64ULL << 20, .queues = 1, .qsize = 128, .indirect = true,
-		.event_idx = true, .verify = true, .seed = 1,
+		.event_idx = true, .verify = true, .seed = 1, .rounds = 6,
 	};
 	struct fsim_rng_opts ro = { .bytes = 1 << 20, .indirect = true, .event_idx = true };
 	struct fsim_vm_opts vo = { 0 };
@@ -216,6 +222,10 @@ int main(int argc, char **argv)
 		case O_SEED: bo.seed = ro.seed = num_arg("--seed", optarg, 0, ULONG_MAX); break;
 		case O_TIMEOUT: timeout_s = num_arg("--timeout", optarg, 1, 86400); break;
 		case O_BACKEND_OUTPUT: vo.backend_log_inherit = true; break;
+		case O_ROUNDS: bo.rounds = num_arg("--rounds", optarg, 1, 1000000); break;
+		case O_KICK_CHURN:
+			bo.kick_churn_ms = num_arg("--kick-churn", optarg, 1, 60000);
+			break;
 		case 'v': fsim_verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: usage_error("bad option");

@@ -69,6 +69,35 @@ static void vb_dev_free(struct vb_virtio_dev *d)
 	free(d);
 }
 
+/* The queue's kick: QueueNotify writes of its index signal its eventfd. */
+static int vb_vq_kick_register(struct vb_vq *vq)
+{
+	struct vb_virtio_dev *d = vq->dev;
+	int ret;
+
+	ret = vb_kick_add(d->s, false, d->params.mmio_base + VIRTIO_MMIO_QUEUE_NOTIFY,
+			  4, true, vq->index, vq->kick_fd, &vq->kick_id);
+	if (ret)
+		return ret;
+	vq->kick_registered = true;
+	return 0;
+}
+
+int vb_vq_set_kick(struct vb_vq *vq, bool registered)
+{
+	int ret;
+
+	if (vq->kick_registered == registered)
+		return 0;
+	if (registered)
+		return vb_vq_kick_register(vq);
+	ret = vb_kick_del(vq->dev->s, vq->kick_id);
+	if (ret)
+		return ret;
+	vq->kick_registered = false;
+	return 0;
+}
+
 static int vb_dev_register(struct vb_virtio_dev *d)
 {
 	const struct vb_virtio_params *p = &d->params;
@@ -86,11 +115,9 @@ static int vb_dev_register(struct vb_virtio_dev *d)
 		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (vq->kick_fd < 0)
 			return vb_error(errno, "eventfd");
-		ret = vb_kick_add(s, false, p->mmio_base + VIRTIO_MMIO_QUEUE_NOTIFY,
-				  4, true, i, vq->kick_fd, &vq->kick_id);
+		ret = vb_vq_kick_register(vq);
 		if (ret)
 			return ret;
-		vq->kick_registered = true;
 	}
 	d->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->irq_fd < 0)

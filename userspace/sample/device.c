@@ -116,6 +116,66 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Wait up to @ms for the stop eventfd: true once the device stops. */
+static bool stop_wait(struct sample_dev *d, int ms)
+{
+	struct pollfd p = { .fd = d->stop_fd, .events = POLLIN };
+	int r;
+
+	do {
+		r = poll(&p, 1, ms);
+	} while (r < 0 && errno == EINTR);
+	return r != 0 || atomic_load(&d->stopping);
+}
+
+/* Every queue's kick unregistered (false) or registered again (true). */
+static int set_kicks(struct sample_dev *d, bool registered)
+{
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		int r = vb_vq_set_kick(d->queues[i].vq, registered);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * kick-churn=MS: every MS ms the queues' kicks go away for half the
+ * period and come back, while the workers serve. Meanwhile the driver's
+ * QueueNotify writes arrive as traps, which the library forwards to the
+ * same eventfds: nothing may be lost either way. A failure marks the
+ * device broken (the driver sees DEVICE_NEEDS_RESET); a frontend that is
+ * gone just ends the churn.
+ */
+static void *kick_churn(void *arg)
+{
+	struct sample_dev *d = arg;
+	int off_ms = (int)d->kick_churn_ms / 2;
+	int on_ms = (int)d->kick_churn_ms - off_ms;
+	int r;
+
+	for (;;) {
+		r = set_kicks(d, false);
+		if (r)
+			break;
+		if (stop_wait(d, off_ms))
+			return NULL;	/* destroy skips unregistered kicks */
+		r = set_kicks(d, true);
+		if (r)
+			break;
+		atomic_fetch_add(&d->churn_cycles, d->nr_queues);
+		if (stop_wait(d, on_ms))
+			return NULL;
+	}
+	if (r != -EPIPE && r != -ENOTCONN && !atomic_load(&d->stopping)) {
+		fprintf(stderr, PROG ": %s: kick churn: %s\n", d->name,
+			vb_last_error());
+		vb_virtio_fail(d->vdev, "kick churn failed");
+	}
+	return NULL;
+}
+
 int device_open_model(struct sample_dev *d, char *err, size_t errlen)
 {
 	char why[ERR_MAX];
@@ -196,6 +256,15 @@ int device_start(struct sample_dev *d, char *err, size_t errlen)
 		}
 		q->thread_started = true;
 	}
+	if (d->kick_churn_ms) {
+		r = pthread_create(&d->churn_thread, NULL, kick_churn, d);
+		if (r) {
+			snprintf(err, errlen, "%s: kick churn thread: %s",
+				 d->name, strerror(r));
+			goto fail;
+		}
+		d->churn_started = true;
+	}
 	return 0;
 fail:
 	device_stop(d);
@@ -217,6 +286,9 @@ void device_stop(struct sample_dev *d)
 		    write(d->stop_fd, &one, sizeof(one)) < 0)
 			fprintf(stderr, PROG ": %s: stop: %s\n", d->name,
 				strerror(errno));
+		if (d->churn_started)
+			pthread_join(d->churn_thread, NULL);
+		d->churn_started = false;
 		for (unsigned int i = 0; i < d->nr_queues; i++) {
 			struct sample_queue *q = &d->queues[i];
 

@@ -61,6 +61,9 @@ static void usage(FILE *out)
 		"  image=PATH      blk: backing file or block device\n"
 		"  queues=N        blk: request queues, 1..%d (default 2)\n"
 		"  readonly        blk: a read-only disk\n"
+		"  kick-churn=MS   test: unregister and register again every queue's\n"
+		"                  kick every MS ms, under traffic (QueueNotify then\n"
+		"                  arrives as a trap meanwhile)\n"
 		"  A ',' inside a value is written ',,'. Numbers may be 0x-prefixed.\n"
 		"\n"
 		"Signals: SIGUSR1 prints one status line on stdout (requests, bytes,\n"
@@ -159,6 +162,13 @@ static void common_key(struct sample_dev *d, const char *key, const char *val)
 			bad("%s: mmio needs an address (e.g. mmio=0x10000000), not '%s'",
 			    d->name, val ? val : "");
 		d->have_mmio = true;
+	} else if (!strcmp(key, "kick-churn")) {
+		uint64_t ms;
+
+		if (!val || parse_u64(val, &ms) || !ms || ms > 60000)
+			bad("%s: kick-churn needs a period in ms (1..60000), not '%s'",
+			    d->name, val ? val : "");
+		d->kick_churn_ms = (unsigned int)ms;
 	} else {	/* irq */
 		if (d->have_irq)
 			bad("%s: irq given twice", d->name);
@@ -239,7 +249,7 @@ static struct sample_dev *parse_device(const char *spec, unsigned int *count)
 		if (!*key)
 			bad("%s: empty field in '%s'", d->name, spec);
 		if (!strcmp(key, "target") || !strcmp(key, "mmio") ||
-		    !strcmp(key, "irq")) {
+		    !strcmp(key, "irq") || !strcmp(key, "kick-churn")) {
 			common_key(d, key, val);
 			continue;
 		}

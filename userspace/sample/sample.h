@@ -107,6 +107,11 @@ extern const struct sample_model rng_model;
  * @stopped: it ran and stopped (its counters are in @final)
  * @nr_queues, @queues: one worker per queue
  * @final: queue counters kept when the device stopped
+ * @kick_churn_ms: kick-churn=MS: a thread unregisters and registers again
+ *                 every queue's kick every MS ms (a test of the kernel's
+ *                 kick add/remove under traffic; 0: off)
+ * @churn_thread, @churn_started: that thread
+ * @churn_cycles: kicks unregistered and registered again so far
  */
 struct sample_dev {
 	char name[16];
@@ -130,6 +135,10 @@ struct sample_dev {
 	unsigned int nr_queues;
 	struct sample_queue *queues;
 	struct vb_vq_stats final[VB_MAX_QUEUES];
+	unsigned int kick_churn_ms;
+	pthread_t churn_thread;
+	bool churn_started;
+	atomic_ulong churn_cycles;
 };
 
 /* options.c */

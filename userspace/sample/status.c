@@ -4,6 +4,9 @@
  *
  *   vbackend-sample: blk0 q0 req=12 bytes=49152 kicks=7 irqs=7 q1 ...; rng0 q0 ...
  *
+ * (with kick-churn=MS, "kick-churn=N" after the device name: its kicks
+ * unregistered and registered again so far)
+ *
  * A device whose frontend went away reports its last counters after
  * "gone".
  */
@@ -19,6 +22,8 @@ static void report_device(FILE *f, const struct sample_dev *d)
 	fprintf(f, " %s", d->name);
 	if (!d->running)
 		fputs(" gone", f);
+	if (d->kick_churn_ms)
+		fprintf(f, " kick-churn=%lu", atomic_load(&d->churn_cycles));
 	for (unsigned int i = 0; i < d->nr_queues; i++) {
 		struct vb_vq_stats st = d->final[i];
 

@@ -2,21 +2,23 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mkinitramfs.sh -o OUT.cpio.gz -m vbackend.ko [-t TESTDIR] [-b BINDIR]
-#                [--mode check|demo|bench] [--timeout SECS]
+#                [--mode check|demo|bench|soak] [--timeout SECS]
+#                [--duration MINUTES]
 #
 # Build the test guest's initramfs: static busybox, the init script next to
 # this file, the module as /vbackend.ko, every *_test executable of TESTDIR
 # as /tests/*, every executable of BINDIR in /bin (the userspace tools), and
-# /etc/vbackend-test.conf with the mode and the per-binary timeout.
+# /etc/vbackend-test.conf with the mode, the per-binary timeout and the
+# soak's duration (DURATION, minutes; default 10).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
-out="" ko="" tests="" bins="" mode=check timeout=300
+out="" ko="" tests="" bins="" mode=check timeout=300 duration=10
 
 usage() {
-	sed -n '4,5p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -28,11 +30,13 @@ while [ $# -gt 0 ]; do
 	-b) bins=$2; shift 2 ;;
 	--mode) mode=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--duration) duration=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
 if [ -z "$out" ] || [ -z "$ko" ]; then usage; fi
-case $mode in check | demo | bench) ;; *) usage ;; esac
+case $mode in check | demo | bench | soak) ;; *) usage ;; esac
+case $duration in '' | *[!0-9]*) usage ;; esac
 [ -f "$ko" ] || { echo "mkinitramfs: no module $ko" >&2; exit 1; }
 
 # The guest has no libraries: busybox must be the static build.
@@ -46,7 +50,8 @@ cp "$busybox" "$root/bin/busybox"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 cp "$ko" "$root/vbackend.ko"
-printf 'MODE=%s\nTEST_TIMEOUT=%s\n' "$mode" "$timeout" >"$root/etc/vbackend-test.conf"
+printf 'MODE=%s\nTEST_TIMEOUT=%s\nDURATION=%s\n' "$mode" "$timeout" "$duration" \
+	>"$root/etc/vbackend-test.conf"
 
 if [ -n "$tests" ]; then
 	for t in "$tests"/*_test; do

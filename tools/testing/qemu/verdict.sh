@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # verdict.sh [-H HOST_TAP] [-g LABEL:CONSOLE_LOG:RESULTS_LOG:QEMU_STATUS]...
-#            [-n REASON]
+#            [-n REASON] [-P]
 #
 # Count every result line of a run and print "N passed, N failed, N skipped"
 # as the last line. Counted: the host checks (HOST_TAP), and for each guest
@@ -14,17 +14,19 @@
 #  - the kernel said nothing bad (BUG:, WARNING:, Oops, lockdep, refcount_t,
 #    KASAN, UBSAN, kmemleak, general protection, Call Trace) on the console
 #    or in the dmesg dump.
-# Result lines of a guest other than the first are prefixed with its label.
+# Result lines of a guest other than the first are prefixed with its label
+# ("[LABEL] "); -P: those of the first one too.
 # -n REASON: the guest was not booted (counts as one failure).
 # Exit status: 0 only when nothing failed and something passed.
 set -euo pipefail
 
-host="" noguest="" guests=()
-while getopts H:g:n: opt; do
+host="" noguest="" guests=() first=1
+while getopts H:g:n:P opt; do
 	case $opt in
 	H) host=$OPTARG ;;
 	g) guests+=("$OPTARG") ;;
 	n) noguest=$OPTARG ;;
+	P) first=0 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -80,7 +82,6 @@ guest_checks() {
 if [ -n "$noguest" ]; then
 	echo "not ok - guest: $noguest" | tee -a "$lines"
 fi
-first=1
 for g in "${guests[@]}"; do
 	IFS=: read -r label console results qstatus <<<"$g"
 	prefix=""

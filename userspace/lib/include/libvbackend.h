@@ -172,6 +172,12 @@ struct vb_vq *vb_virtio_queue(struct vb_virtio_dev *d, unsigned int index);
 unsigned int vb_vq_index(const struct vb_vq *vq);
 /* Kick eventfd of the queue: readable when the driver notified it. */
 int vb_vq_kick_fd(const struct vb_vq *vq);
+/* Unregister the queue's kick (false) or register it again (true); while
+ * it is unregistered, QueueNotify writes arrive as traps and
+ * vb_virtio_handle_events() forwards them to the same eventfd, so the
+ * driver sees no difference. For tests that churn kicks under traffic.
+ * One thread at a time, never concurrently with vb_virtio_destroy(). */
+int vb_vq_set_kick(struct vb_vq *vq, bool registered);
 /* Drain the kick eventfd and call ops->queue_kick if the queue is live. */
 void vb_virtio_poll_queue(struct vb_virtio_dev *d, struct vb_vq *vq);
 

@@ -407,6 +407,34 @@ static void t_queue_notify_trap(void)
 	tg_fini(&g);
 }
 
+static void t_kick_unregistered_still_notifies(void)
+{
+	struct vb_vq *vq;
+	struct vb_vq_stats st;
+	struct tguest g;
+
+	REQUIRE(!tg_start(&g, F_V1, 16));
+	tg_setup_queue(&g, 1, 16);
+	vq = vb_virtio_queue(g.d, 1);
+	CHECK_EQ(vb_vq_set_kick(vq, false), 0);
+	CHECK_EQ(vb_vq_set_kick(vq, false), 0);	/* already: nothing to do */
+	/* Without its kick, the trapped QueueNotify reaches the eventfd. */
+	tg_wr(&g, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	vb_virtio_poll_queue(g.d, vq);
+	CHECK_EQ(g.m.kicks[1], 1);
+	CHECK_EQ(vb_vq_set_kick(vq, true), 0);
+	CHECK_EQ(vb_vq_set_kick(vq, true), 0);
+	tg_wr(&g, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	vb_virtio_poll_queue(g.d, vq);
+	CHECK_EQ(g.m.kicks[1], 2);
+	vb_vq_get_stats(vq, &st);
+	CHECK_EQ(st.kicks, 2);
+	CHECK(!tg_broken(&g));
+	/* Destroyed with its kick unregistered: nothing is deleted twice. */
+	CHECK_EQ(vb_vq_set_kick(vq, false), 0);
+	tg_fini(&g);
+}
+
 static void t_fail_raises_config_irq(void)
 {
 	struct tguest g;
@@ -478,6 +506,7 @@ const struct vb_test mmio_tests[] = {
 	{ "mmio: InterruptStatus and InterruptACK", t_interrupt_ack },
 	{ "mmio: unknown registers and sizes", t_unknown_registers },
 	{ "mmio: trapped QueueNotify", t_queue_notify_trap },
+	{ "mmio: QueueNotify with the kick unregistered", t_kick_unregistered_still_notifies },
 	{ "mmio: vb_virtio_fail and config interrupt", t_fail_raises_config_irq },
 	{ "mmio: vb_virtio_create checks", t_create_checks_ops },
 	{ NULL, NULL },
