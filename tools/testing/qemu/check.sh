@@ -159,6 +159,18 @@ xen_bench() {
 	VERDICT_ARGS+=(-g "xenbench:$VB_BUILD/logs/xenbench.log:$VB_BUILD/logs/xenbench-results.log:$status")
 }
 
+# [soak]: two minutes of verified virtio-blk I/O over the VMM-fed provider
+# while the backend is killed and restarted, the frontend reset and
+# re-created and the kicks churned (tools/testing/soak; make soak runs it
+# longer).
+soak_check() {
+	local status=0
+	tools/testing/soak/run.sh --duration 2 -m "$VB_BUILD/vbackend.ko" \
+		-u "$VB_BUILD/userspace" --no-verdict || status=$?
+	VERDICT_ARGS+=(-g "soak:$logs/soak.log:$logs/soak-results.log:$status")
+	phase "soak"
+}
+
 # The debug kernel (KASAN, lockdep, kmemleak, UBSAN; built once and cached
 # outside the tree) and vbackend.ko for it.
 DEBUG_CACHE=${VB_DEBUG_CACHE:-/var/cache/vbackend/debug-kernel}
@@ -247,6 +259,7 @@ if [ "$mode" = check ]; then
 		boot guest "" "$VB_BUILD/tests" "/boot/vmlinuz-$kver" "$VB_BUILD/vbackend.ko"
 		boot_line 6.12 "$kver_612"
 		boot_line 6.12-rt "$kver_612rt"
+		soak_check
 		# everything again under KASAN, lockdep, kmemleak and UBSAN, then
 		# the fault injection on the same kernel
 		if step "build: debug kernel and vbackend.ko for it" "$logs/debug.log" build_debug; then

@@ -83,7 +83,7 @@ tail -n 1 "$logs/soak-build.log"
 echo "# soak: $duration min under QEMU TCG (timeout ${QEMU_TIMEOUT}s); console: ${console#"$VB_TOP"/}"
 status=0
 "$qemu_dir/run-qemu.sh" -k "/boot/vmlinuz-$kver" -i "$out/initramfs.cpio.gz" \
-	-l "$console" -r "$results" -t "$QEMU_TIMEOUT" >/dev/null || status=$?
+	-l "$console" -r "$results" -t "$QEMU_TIMEOUT" -S soak || status=$?
 echo "# soak: QEMU exited with status $status after $((SECONDS - start)) s in all"
 if [ -f "$results" ]; then
 	sed -n 's/^\(soak: .*\)/# \1/p' "$results"
