@@ -146,6 +146,24 @@ xen_topology() {
 	phase "xen topology"
 }
 
+# [xen-debug]: the debug kernel as the Xen topology's dom0: frontend
+# destroyed mid-I/O, backend kill -9 with a vCPU waiting, the fault
+# injection of the Xen bind, kmemleak, rmmod; any kernel report fails it.
+xen_debug() {
+	local status=0 faults=()
+	if ! tools/testing/xen/run.sh --probe -m "$VB_BUILD/vbackend-debug.ko"; then
+		tap 1 "xen-debug: vbackend.ko for the debug kernel has a Xen provider"
+		return 0
+	fi
+	[ ! -x "$VB_BUILD/tests-faults/faults_test" ] ||
+		faults=(--faults "$VB_BUILD/tests-faults/faults_test")
+	XEN_LABEL=xen-debug XEN_TIMEOUT=${XEN_DEBUG_TIMEOUT:-1200} \
+		tools/testing/xen/run.sh --debug-dom0 "$DEBUG_BZIMAGE" \
+		-m "$VB_BUILD/vbackend-debug.ko" "${faults[@]}" || status=$?
+	VERDICT_ARGS+=(-g "xen-debug:$logs/xen-debug.log:$logs/xen-debug-results.log:$status")
+	phase "xen-debug topology"
+}
+
 # bench: vbackend vs the traditional userspace ioreq loop on Xen
 # (tools/testing/bench/xen/run.sh: its own Xen + dom0 boot), when
 # vbackend.ko has a Xen provider. Its guest is one more in the verdict.
@@ -177,7 +195,7 @@ DEBUG_CACHE=${VB_DEBUG_CACHE:-/var/cache/vbackend/debug-kernel}
 DEBUG_BZIMAGE=$DEBUG_CACHE/build/arch/x86/boot/bzImage
 build_debug() {
 	"$VB_TOP/tools/testing/debug-kernel/build.sh" "$DEBUG_CACHE" || return 1
-	rm -f vbackend.ko
+	rm -f vbackend.ko "$VB_BUILD/vbackend-debug.ko"
 	"${MAKE:-make}" -C "$DEBUG_CACHE/build" M="$VB_TOP" modules || return 1
 	cp vbackend.ko "$VB_BUILD/vbackend-debug.ko"
 }
@@ -271,6 +289,7 @@ if [ "$mode" = check ]; then
 			fi
 		fi
 		xen_topology
+		[ ! -f "$VB_BUILD/vbackend-debug.ko" ] || xen_debug
 	else
 		VERDICT_ARGS=(-n "not booted, a build failed")
 	fi

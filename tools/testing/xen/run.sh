@@ -24,8 +24,8 @@
 # ./vbackend.ko); -b: where vbackend-sample and vbackend-info are (default
 # build/userspace); --mib: MiB domU1 writes (default 200).
 # Environment: TEST_KVER, XEN_TIMEOUT (QEMU's, 1500 s), XEN_CPUS (the
-# machine's CPUs, 2), XEN_LABEL (the mark of its streamed result lines,
-# "xen"), VB_BUILD.
+# machine's CPUs, 2), XEN_LABEL (the mark of its streamed result lines
+# and the name of its logs, "xen"), VB_BUILD.
 # Exit status: QEMU's (124: the machine did not power off in time).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR/../qemu
@@ -66,13 +66,13 @@ kver=$(need_kver)
 logs=$VB_BUILD/logs
 out=$VB_BUILD/xen
 mkdir -p "$logs" "$out"
-console=$logs/xen.log results=$logs/xen-results.log
 XEN_TIMEOUT=${XEN_TIMEOUT:-1500}
 # Two pCPUs, as many as the host has cores: with more, MTTCG's vCPU threads
 # outnumber the cores and every Xen rendezvous and guest IPI spins on a
 # pCPU whose host thread is not running.
 XEN_CPUS=${XEN_CPUS:-2}
 XEN_LABEL=${XEN_LABEL:-xen}
+console=$logs/$XEN_LABEL.log results=$logs/$XEN_LABEL-results.log
 
 echo "# xen: building the frontend helper for $kver (log: ${logs#"$VB_TOP"/}/xen-build.log)"
 {
@@ -97,11 +97,11 @@ status=0
 	-l "$console" -r "$results" -t "$XEN_TIMEOUT" -S "$XEN_LABEL" || status=$?
 
 # One file per log that dom0 dumped ("NAME: line" in the results).
-rm -f "$logs"/xen-guest-*.log "$logs"/xen-sample-*.log
+rm -f "$logs/$XEN_LABEL"-guest-*.log "$logs/$XEN_LABEL"-sample-*.log
 if [ -f "$results" ]; then
 	sed -n 's/^\(guest-[A-Za-z0-9]*\.log\|sample-[A-Za-z0-9]*\.log\): .*/\1/p' "$results" |
 		sort -u | while read -r name; do
-			sed -n "s/^${name//./\\.}: //p" "$results" >"$logs/xen-$name"
+			sed -n "s/^${name//./\\.}: //p" "$results" >"$logs/$XEN_LABEL-$name"
 		done
 fi
 echo "# xen: QEMU exited with status $status after $((SECONDS - start)) s"
