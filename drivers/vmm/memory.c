@@ -28,6 +28,10 @@ void vbackend_vmm_mem_init(struct vbackend_vmm_memmap *m)
 	m->nr = 0;
 }
 
+/*
+ * Regions never overlap (vbackend_vmm_mem_add() refuses it), so the window
+ * check and the fault always find the same region for a gpa.
+ */
 static struct vbackend_vmm_region *
 vbackend_vmm_region_find(struct vbackend_vmm_memmap *m, u64 gpa)
 {
@@ -81,16 +85,23 @@ static int vbackend_vmm_file_check(struct file *file, bool readonly, u64 end)
 	return 0;
 }
 
+/*
+ * Inclusive last addresses: a region may end exactly at 2^64, where
+ * gpa + size wraps to 0.
+ */
 static bool vbackend_vmm_overlaps(struct vbackend_vmm_memmap *m, u64 gpa,
 				  u64 size)
 {
+	u64 last = gpa + size - 1;
 	unsigned int i;
 
 	lockdep_assert_held(&m->lock);
-	for (i = 0; i < m->nr; i++)
-		if (gpa < m->regions[i]->gpa + m->regions[i]->size &&
-		    m->regions[i]->gpa < gpa + size)
+	for (i = 0; i < m->nr; i++) {
+		const struct vbackend_vmm_region *r = m->regions[i];
+
+		if (gpa <= r->gpa + r->size - 1 && r->gpa <= last)
 			return true;
+	}
 	return false;
 }
 

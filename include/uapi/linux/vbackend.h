@@ -403,6 +403,8 @@ struct vbackend_vmm_ctl {
  * @offset: offset in the memfd, page aligned
  * @fd: a memfd or other shmem file
  * @reserved: must be zero
+ *
+ * Regions never overlap, including one that ends exactly at 2^64 (-EEXIST).
  */
 struct vbackend_vmm_memory {
 	__u32 argsz;

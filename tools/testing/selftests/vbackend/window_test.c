@@ -764,6 +764,93 @@ TEST_F(window, add_memory_sealed_readonly)
 	close(fd);
 }
 
+/* A read-only, write-sealed memfd of @npages pages holding @c; -1 on error. */
+static int sealed_memfd(size_t ps, size_t npages, char c)
+{
+	int fd = memfd_create("vbackend-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, npages * ps) ||
+	    pwrite(fd, &c, 1, 0) != 1 || pwrite(fd, &c, 1, ps) != 1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A region that ends exactly at 2^64 still overlaps what covers its pages,
+ * in either registration order, so no writable window can reach the pages
+ * of a read-only, write-sealed memfd through a second region.
+ */
+TEST_F(window, add_memory_overlap_at_top_eexist)
+{
+	size_t ps = self->psz;
+	const __u64 top2 = -2ULL * ps, top4 = -4ULL * ps;
+	unsigned char *p;
+	int ro, rw;
+	__u64 off;
+	char c;
+
+	ro = sealed_memfd(ps, 2, 'S');
+	ASSERT_LE(0, ro);
+	rw = vb_memfd(4 * ps);
+	ASSERT_LE(0, rw);
+
+	/* the sealed memfd at the top, then a writable one over it */
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, top2, 2 * ps, 0, ro,
+				    VBACKEND_VMM_MEM_F_READONLY));
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, top4, 4 * ps, 0, rw, 0));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, top2, 2 * ps, 0, rw, 0));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, top2 + ps, ps, 0, rw, 0));
+	EXPECT_EQ(EEXIST, errno);
+	/* below it is fine */
+	EXPECT_EQ(0, vmm_add_memory(self->vmm, top4, 2 * ps, 0, rw, 0));
+
+	/* the window over the sealed pages is read-only, whatever region */
+	EXPECT_EQ(-1, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				    VBACKEND_WINDOW_F_WRITE, top2, ps,
+				    NULL, NULL));
+	EXPECT_EQ(EACCES, errno);
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, top4, 2 * ps,
+				   &off, NULL));
+	p = map_window(self, 0, 2 * ps, PROT_READ | PROT_WRITE, off);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, vb_touch(p + ps, true, 'W'));
+	ASSERT_EQ(1, pread(ro, &c, 1, 0));
+	EXPECT_EQ('S', c);
+	ASSERT_EQ(1, pread(ro, &c, 1, ps));
+	EXPECT_EQ('S', c);
+	close(ro);
+	close(rw);
+}
+
+/* The same with the writable region registered first. */
+TEST_F(window, add_memory_overlap_at_top_reverse_eexist)
+{
+	size_t ps = self->psz;
+	int ro, rw;
+
+	ro = sealed_memfd(ps, 2, 'S');
+	ASSERT_LE(0, ro);
+	rw = vb_memfd(4 * ps);
+	ASSERT_LE(0, rw);
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, -4ULL * ps, 4 * ps, 0, rw, 0));
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, -2ULL * ps, 2 * ps, 0, ro,
+				     VBACKEND_VMM_MEM_F_READONLY));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, -5ULL * ps, 2 * ps, 0, ro,
+				     VBACKEND_VMM_MEM_F_READONLY));
+	EXPECT_EQ(EEXIST, errno);
+	close(ro);
+	close(rw);
+}
+
 TEST_F(window, add_memory_max_regions)
 {
 	size_t ps = self->psz;
