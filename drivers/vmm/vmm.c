@@ -150,6 +150,15 @@ static int vbackend_vmm_window_check(struct vbackend_session *s, u64 gpa,
 	return vbackend_vmm_mem_check(&fe->mem, gpa, size, flags);
 }
 
+static int vbackend_vmm_window_may_write(struct vbackend_session *s, u64 gpa,
+					 u64 size)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+
+	return vbackend_vmm_mem_check(&fe->mem, gpa, size,
+				      VBACKEND_WINDOW_F_READ | VBACKEND_WINDOW_F_WRITE);
+}
+
 static int vbackend_vmm_region_info(struct vbackend_session *s, u32 index,
 				    struct vbackend_mem_region *out)
 {
@@ -472,6 +481,7 @@ const struct vbackend_provider vbackend_vmm_provider = {
 	.release = vbackend_vmm_release,
 	.ioctl = vbackend_vmm_ioctl,
 	.window_check = vbackend_vmm_window_check,
+	.window_may_write = vbackend_vmm_window_may_write,
 	.mem_region = vbackend_vmm_region_info,
 	.window_fault = vbackend_vmm_window_fault,
 	.irq_raise = vbackend_vmm_irq_raise,

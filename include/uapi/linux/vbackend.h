@@ -405,6 +405,10 @@ struct vbackend_vmm_ctl {
  * @reserved: must be zero
  *
  * Regions never overlap, including one that ends exactly at 2^64 (-EEXIST).
+ * A write-sealed memfd is only taken read-only (-EPERM). A writable region
+ * counts as a writable shared mapping of the memfd: F_SEAL_WRITE fails with
+ * -EBUSY while it exists. After F_SEAL_FUTURE_WRITE, writable windows over
+ * it and PROT_WRITE mmap()s of older ones fail with -EPERM.
  */
 struct vbackend_vmm_memory {
 	__u32 argsz;

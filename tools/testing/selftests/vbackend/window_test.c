@@ -851,6 +851,100 @@ TEST_F(window, add_memory_overlap_at_top_reverse_eexist)
 	close(rw);
 }
 
+/* A memfd of @npages pages that can still take seals; -1 on error. */
+static int sealable_memfd(size_t ps, size_t npages)
+{
+	int fd = memfd_create("vbackend-sealable",
+			      MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, npages * ps)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A writable registration is a writable shared mapping of the memfd:
+ * F_SEAL_WRITE fails with EBUSY while it exists, as it would for a
+ * MAP_SHARED PROT_WRITE mmap(), even before the backend touched a page.
+ * A read-only registration does not stand in the way, and the writable one
+ * stops doing so once the frontend is gone.
+ */
+TEST_F(window, writable_region_blocks_seal_write)
+{
+	size_t ps = self->psz;
+	int rw, ro;
+
+	rw = sealable_memfd(ps, 2);
+	ASSERT_LE(0, rw);
+	ro = sealable_memfd(ps, 2);
+	ASSERT_LE(0, ro);
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, rw, 0));
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, RO_GPA + 2 * ps, 2 * ps, 0, ro,
+				    VBACKEND_VMM_MEM_F_READONLY));
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, RO_GPA, 2 * ps,
+				   NULL, NULL));
+
+	EXPECT_EQ(-1, fcntl(rw, F_ADD_SEALS, F_SEAL_WRITE))
+		TH_LOG("F_SEAL_WRITE granted while the backend may write");
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(0, fcntl(rw, F_GET_SEALS) & F_SEAL_WRITE);
+	EXPECT_EQ(0, fcntl(ro, F_ADD_SEALS, F_SEAL_WRITE));
+
+	/* the frontend dies: the memfd is the VMM's alone again */
+	vb_close(&self->vmm);
+	EXPECT_EQ(0, fcntl(rw, F_ADD_SEALS, F_SEAL_WRITE));
+	close(rw);
+	close(ro);
+}
+
+/*
+ * F_SEAL_FUTURE_WRITE after a writable registration: no new writable
+ * window (EPERM), no new writable mmap() of an old one (EPERM, and no
+ * mprotect() to writable), read-only ones still; what was mapped writable
+ * before the seal stays so, as with a memfd.
+ */
+TEST_F(window, future_write_seal_stops_new_writable_windows)
+{
+	size_t ps = self->psz;
+	unsigned char *old, *ro;
+	__u64 off, off2;
+	int fd;
+	char c;
+
+	fd = sealable_memfd(ps, 2);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, fd, 0));
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, RO_GPA, 2 * ps,
+				   &off, NULL));
+	old = map_window(self, 0, ps, PROT_READ | PROT_WRITE, off);
+	ASSERT_NE(MAP_FAILED, old);
+
+	ASSERT_EQ(0, fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+	EXPECT_EQ(-1, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				    VBACKEND_WINDOW_F_WRITE, RO_GPA, ps,
+				    NULL, NULL));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(EPERM, mmap_errno(ps, PROT_READ | PROT_WRITE, MAP_SHARED,
+				    self->be, off + ps));
+	ro = map_window(self, 1, ps, PROT_READ, off + ps);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-1, mprotect(ro, ps, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ, RO_GPA,
+				   ps, &off2, NULL));
+
+	EXPECT_EQ(0, vb_touch(old, true, 'o'));
+	ASSERT_EQ(1, pread(fd, &c, 1, 0));
+	EXPECT_EQ('o', c);
+	close(fd);
+}
+
 TEST_F(window, add_memory_max_regions)
 {
 	size_t ps = self->psz;
