@@ -5,7 +5,17 @@
  * A page is looked up and referenced the first time a backend window
  * faults on it, and released when the frontend dies, after every window of
  * its backend has been revoked. Holding the reference keeps the pfn valid
- * even if the VMM truncates or punches its memfd meanwhile.
+ * whatever the VMM does to its memfd meanwhile: there is no notifier for
+ * shmem truncation, so a window mapping pfns without a reference would
+ * keep mapping pages the memfd freed.
+ *
+ * Truncation would therefore leave the backend on pages the VMM no longer
+ * sees, so only memfds sealed with F_SEAL_SHRINK are taken (-EBADFD): a
+ * registered range never goes past EOF. A hole punched in a registered
+ * range (balloon, free page reporting, virtio-mem) frees the VMM's copy
+ * only: a page a window already faulted stays held and is what the backend
+ * keeps seeing until the frontend dies; a page no window faulted yet is
+ * looked up when one does. See Documentation/userspace-api/vbackend.rst.
  *
  * A writable region counts as a writable shared mapping of its memfd
  * (mapping_map_writable()), as a MAP_SHARED PROT_WRITE mmap() would: while
@@ -84,6 +94,9 @@ static int vbackend_vmm_file_check(struct file *file, bool readonly, u64 end)
 
 	if (inode->i_sb->s_magic != TMPFS_MAGIC || !S_ISREG(inode->i_mode))
 		return -EINVAL;
+	/* the seal cannot be removed: the range stays inside the file */
+	if (!(READ_ONCE(SHMEM_I(inode)->seals) & F_SEAL_SHRINK))
+		return -EBADFD;
 	if (!(file->f_mode & FMODE_READ))
 		return -EACCES;
 	if (!readonly) {

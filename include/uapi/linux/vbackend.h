@@ -401,9 +401,13 @@ struct vbackend_vmm_ctl {
  * @gpa: guest-physical start, page aligned
  * @size: bytes, page aligned, non-zero
  * @offset: offset in the memfd, page aligned
- * @fd: a memfd or other shmem file
+ * @fd: a memfd sealed with F_SEAL_SHRINK (-EBADFD otherwise)
  * @reserved: must be zero
  *
+ * The memfd must be sealed against shrinking, so no registered page is ever
+ * past its end. A hole punched in a registered range is not seen by the
+ * backend for pages its windows already touched (they stay held until the
+ * frontend is gone); see Documentation/userspace-api/vbackend.rst.
  * Regions never overlap, including one that ends exactly at 2^64 (-EEXIST).
  * A write-sealed memfd is only taken read-only (-EPERM). A writable region
  * counts as a writable shared mapping of the memfd: F_SEAL_WRITE fails with

@@ -750,7 +750,7 @@ TEST_F(window, add_memory_sealed_readonly)
 	fd = memfd_create("vbackend-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, 2 * ps));
-	ASSERT_EQ(0, fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+	ASSERT_EQ(0, fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_WRITE));
 	EXPECT_EQ(-1, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, fd, 0))
 		TH_LOG("a write-sealed memfd was taken as writable memory");
 	ASSERT_EQ(0, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, fd,
@@ -859,7 +859,7 @@ static int sealable_memfd(size_t ps, size_t npages)
 
 	if (fd < 0)
 		return -1;
-	if (ftruncate(fd, npages * ps)) {
+	if (ftruncate(fd, npages * ps) || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK)) {
 		close(fd);
 		return -1;
 	}
@@ -943,6 +943,80 @@ TEST_F(window, future_write_seal_stops_new_writable_windows)
 	ASSERT_EQ(1, pread(fd, &c, 1, 0));
 	EXPECT_EQ('o', c);
 	close(fd);
+}
+
+/*
+ * Only memfds that can no longer shrink are guest memory (EBADFD), writable
+ * or read-only: a registered page is never past EOF, where the VMM's view
+ * and the backend's would part.
+ */
+TEST_F(window, add_memory_needs_seal_shrink)
+{
+	size_t ps = self->psz;
+	int plain, sealable, grow;
+
+	plain = memfd_create("vbackend-plain", MFD_CLOEXEC);
+	ASSERT_LE(0, plain);
+	ASSERT_EQ(0, ftruncate(plain, 2 * ps));
+	sealable = sealable_memfd(ps, 2);	/* F_SEAL_SHRINK already */
+	ASSERT_LE(0, sealable);
+	grow = memfd_create("vbackend-grow", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ASSERT_LE(0, grow);
+	ASSERT_EQ(0, ftruncate(grow, 2 * ps));
+	ASSERT_EQ(0, fcntl(grow, F_ADD_SEALS, F_SEAL_GROW));
+
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, plain, 0));
+	EXPECT_EQ(EBADFD, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, plain,
+				     VBACKEND_VMM_MEM_F_READONLY));
+	EXPECT_EQ(EBADFD, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, grow, 0));
+	EXPECT_EQ(EBADFD, errno);
+	EXPECT_EQ(0, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, sealable, 0));
+	/* and the file can no longer be cut under the region */
+	EXPECT_EQ(-1, ftruncate(sealable, ps));
+	EXPECT_EQ(EPERM, errno);
+	close(plain);
+	close(sealable);
+	close(grow);
+}
+
+/*
+ * The documented punch-hole rule: a page a window already faulted stays
+ * held and keeps what the backend sees, though the VMM's memfd now reads
+ * zeroes there; a page no window faulted yet is the memfd's current one;
+ * the held page goes when the frontend does.
+ */
+TEST_F(window, punch_hole_keeps_faulted_pages)
+{
+	size_t ps = self->psz;
+	struct vb_stats st;
+	unsigned char *p;
+	__u64 off;
+	char c;
+
+	if (vb_stats_read(&st))
+		SKIP(return, "no %s", VB_STATS_PATH);
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, GPA, 2 * ps,
+				   &off, NULL));
+	p = map_window(self, 0, 2 * ps, PROT_READ | PROT_WRITE, off);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(1, pwrite(self->memfd, "v", 1, ps));
+	EXPECT_EQ(0, vb_touch(p, true, 'b'));
+	ASSERT_EQ(0, fallocate(self->memfd, FALLOC_FL_PUNCH_HOLE |
+			       FALLOC_FL_KEEP_SIZE, 0, 2 * ps));
+	ASSERT_EQ(1, pread(self->memfd, &c, 1, 0));
+	EXPECT_EQ(0, c);
+	EXPECT_EQ('b', p[0]);
+	/* the untouched page is the refilled one, not the punched one */
+	ASSERT_EQ(1, pwrite(self->memfd, "n", 1, ps));
+	EXPECT_EQ('n', p[ps]);
+	ASSERT_EQ(0, vb_stats_read(&st));
+	EXPECT_EQ(2, st.pages);
+	vb_close(&self->vmm);
+	ASSERT_EQ(0, vb_stats_read(&st));
+	EXPECT_EQ(0, st.pages);
 }
 
 TEST_F(window, add_memory_max_regions)
