@@ -264,9 +264,16 @@ static void vbackend_evnode_fill(struct vbackend_evq *q,
 	}
 }
 
-/* Move up to @max records into @ev; traps go in flight. */
+/*
+ * Move up to @max records into @ev; traps go in flight, other nodes onto
+ * the reader's @taken list until the copy to userspace is known to have
+ * worked. @nodes gets each record's node, only to be compared with: an
+ * owner may unlink (and free) a node on @taken meanwhile, under the lock.
+ */
 static unsigned int vbackend_evq_take(struct vbackend_evq *q,
 				      struct vbackend_event *ev,
+				      struct vbackend_evnode **nodes,
+				      struct list_head *taken,
 				      unsigned int max)
 {
 	struct vbackend_evnode *n;
@@ -276,32 +283,69 @@ static unsigned int vbackend_evq_take(struct vbackend_evq *q,
 	for (i = 0; i < max && !list_empty(&q->queued); i++) {
 		n = list_first_entry(&q->queued, struct vbackend_evnode, link);
 		vbackend_evnode_fill(q, n, &ev[i]);
+		nodes[i] = n;
 		if (n->type == VBACKEND_EVENT_TRAP)
 			list_move_tail(&n->link, &q->inflight);
 		else
-			list_del_init(&n->link);
+			list_move_tail(&n->link, taken);
 	}
 	return i;
 }
 
-/* copy_to_user() failed: put the traps of @ev back at the queue's head. */
-static void vbackend_evq_untake(struct vbackend_evq *q,
-				const struct vbackend_event *ev,
-				unsigned int nr)
+/* The records reached the reader: they are consumed. */
+static void vbackend_evq_commit(struct vbackend_evq *q, struct list_head *taken)
 {
 	struct vbackend_evnode *n, *tmp;
+
+	lockdep_assert_held(&q->lock);
+	list_for_each_entry_safe(n, tmp, taken, link)
+		list_del_init(&n->link);
+}
+
+/* Is @node still on @list? Compares pointers only: @node may be gone. */
+static struct vbackend_evnode *vbackend_evq_find(struct list_head *list,
+						 const struct vbackend_evnode *node)
+{
+	struct vbackend_evnode *n;
+
+	list_for_each_entry(n, list, link)
+		if (n == node)
+			return n;
+	return NULL;
+}
+
+static struct vbackend_evnode *vbackend_evq_find_trap(struct vbackend_evq *q,
+						      u64 seq)
+{
+	struct vbackend_evnode *n;
+
+	list_for_each_entry(n, &q->inflight, link)
+		if (container_of(n, struct vbackend_trap_req, node)->seq == seq)
+			return n;
+	return NULL;
+}
+
+/*
+ * The copy to userspace failed: put @nr records back at the queue's head,
+ * in their order, except those their owner withdrew (or a completion took)
+ * meanwhile.
+ */
+static void vbackend_evq_untake(struct vbackend_evq *q,
+				const struct vbackend_event *ev,
+				struct vbackend_evnode *const *nodes,
+				struct list_head *taken, unsigned int nr)
+{
+	struct vbackend_evnode *n;
 	unsigned int i;
 
 	lockdep_assert_held(&q->lock);
 	for (i = nr; i-- > 0;) {
-		if (ev[i].type != VBACKEND_EVENT_TRAP)
-			continue;
-		list_for_each_entry_safe(n, tmp, &q->inflight, link) {
-			if (container_of(n, struct vbackend_trap_req, node)->seq == ev[i].seq) {
-				list_move(&n->link, &q->queued);
-				break;
-			}
-		}
+		if (ev[i].type == VBACKEND_EVENT_TRAP)
+			n = vbackend_evq_find_trap(q, ev[i].seq);
+		else
+			n = vbackend_evq_find(taken, nodes[i]);
+		if (n)
+			list_move(&n->link, &q->queued);
 	}
 }
 
@@ -318,8 +362,10 @@ static void vbackend_evq_untake(struct vbackend_evq *q,
 ssize_t vbackend_evq_read(struct vbackend_evq *q, char __user *buf,
 			  size_t len, bool nonblock)
 {
+	struct vbackend_evnode *nodes[VBACKEND_READ_BATCH];
 	struct vbackend_event ev[VBACKEND_READ_BATCH];
 	size_t want = len / sizeof(ev[0]);
+	LIST_HEAD(taken);
 	size_t done = 0;
 	unsigned int nr;
 	int ret;
@@ -344,18 +390,20 @@ ssize_t vbackend_evq_read(struct vbackend_evq *q, char __user *buf,
 	}
 
 	while (done < want) {
-		nr = vbackend_evq_take(q, ev, min_t(size_t, want - done, ARRAY_SIZE(ev)));
+		nr = vbackend_evq_take(q, ev, nodes, &taken,
+				       min_t(size_t, want - done, ARRAY_SIZE(ev)));
 		if (!nr)
 			break;
 		spin_unlock_irq(&q->lock);
 		if (copy_to_user(buf + done * sizeof(ev[0]), ev, nr * sizeof(ev[0]))) {
 			spin_lock_irq(&q->lock);
-			vbackend_evq_untake(q, ev, nr);
+			vbackend_evq_untake(q, ev, nodes, &taken, nr);
 			spin_unlock_irq(&q->lock);
 			return done ? done * sizeof(ev[0]) : -EFAULT;
 		}
 		done += nr;
 		spin_lock_irq(&q->lock);
+		vbackend_evq_commit(q, &taken);
 	}
 	spin_unlock_irq(&q->lock);
 	return done * sizeof(ev[0]);

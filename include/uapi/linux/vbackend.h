@@ -328,7 +328,8 @@ struct vbackend_access {
  * @u.raw: size of the payload
  *
  * read() returns whole records only, as many as fit, and blocks (unless
- * O_NONBLOCK) while none is queued. Once the peer is gone and the queue is
+ * O_NONBLOCK) while none is queued; one that fails (-EFAULT) consumes no
+ * record, of any type. Once the peer is gone and the queue is
  * empty, read() returns 0. poll() reports EPOLLIN while records are queued,
  * EPOLLHUP once the peer is gone.
  */
