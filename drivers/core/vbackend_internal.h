@@ -360,6 +360,7 @@ long vbackend_irq_add(struct vbackend_session *s, void __user *uarg);
 long vbackend_irq_del(struct vbackend_session *s, void __user *uarg);
 int vbackend_irq_export(struct vbackend_session *s, u32 cursor, bool direct,
 			struct vbackend_irq *out, struct file **file);
+void vbackend_irq_direct(struct vbackend_session *s, u32 id, struct file *file);
 void vbackend_irqs_free(struct vbackend_session *s);
 
 /* ioctl.c */

@@ -484,7 +484,8 @@ struct vbackend_vmm_access {
  * returned, -ENOENT past the last); @fd out is a new O_CLOEXEC descriptor
  * for the same eventfd, to hand to KVM_IOEVENTFD / KVM_IRQFD. With
  * VBACKEND_IRQ_F_DIRECT the kernel stops delivering VBACKEND_EVENT_IRQ for
- * that interrupt: the caller now consumes the eventfd itself.
+ * that interrupt: the caller now consumes the eventfd itself. A call that
+ * fails (-EMFILE, -EFAULT writing the argument back...) changes nothing.
  */
 #define VBACKEND_VMM_CREATE	_IOW(VBACKEND_MAGIC, 0x80, struct vbackend_vmm_ctl)
 #define VBACKEND_VMM_ADD_MEMORY	_IOW(VBACKEND_MAGIC, 0x81, struct vbackend_vmm_memory)
