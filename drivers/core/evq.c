@@ -14,6 +14,7 @@
  */
 #include <linux/fs.h>
 #include <linux/sched/signal.h>
+#include <linux/uio.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include "vbackend_internal.h"
@@ -349,25 +350,46 @@ static void vbackend_evq_untake(struct vbackend_evq *q,
 	}
 }
 
+/*
+ * Copy @nr taken records to @to. Those that did not make it whole go back
+ * to the queue, the others are consumed. Return: how many made it.
+ */
+static unsigned int vbackend_evq_deliver(struct vbackend_evq *q,
+					 const struct vbackend_event *ev,
+					 struct vbackend_evnode *const *nodes,
+					 struct list_head *taken,
+					 unsigned int nr, struct iov_iter *to)
+{
+	size_t copied = copy_to_iter(ev, nr * sizeof(ev[0]), to);
+	unsigned int whole = copied / sizeof(ev[0]);
+
+	spin_lock_irq(&q->lock);
+	if (whole < nr)
+		vbackend_evq_untake(q, ev + whole, nodes + whole, taken,
+				    nr - whole);
+	vbackend_evq_commit(q, taken);
+	spin_unlock_irq(&q->lock);
+	return whole;
+}
+
 /**
  * vbackend_evq_read() - read() on a session: whole records only
  * @q: queue
- * @buf: user buffer
- * @len: its length, at least one record
- * @nonblock: O_NONBLOCK
+ * @to: user buffers (read(), readv(), io_uring)
+ * @nonblock: O_NONBLOCK or IOCB_NOWAIT
  *
  * Return: bytes read; 0 once the peer is gone and nothing is left; -EINVAL,
- * -EAGAIN, -ERESTARTSYS or -EFAULT.
+ * -EAGAIN, -ERESTARTSYS or -EFAULT. A failed read consumes no record.
  */
-ssize_t vbackend_evq_read(struct vbackend_evq *q, char __user *buf,
-			  size_t len, bool nonblock)
+ssize_t vbackend_evq_read(struct vbackend_evq *q, struct iov_iter *to,
+			  bool nonblock)
 {
 	struct vbackend_evnode *nodes[VBACKEND_READ_BATCH];
 	struct vbackend_event ev[VBACKEND_READ_BATCH];
-	size_t want = len / sizeof(ev[0]);
+	size_t want = iov_iter_count(to) / sizeof(ev[0]);
 	LIST_HEAD(taken);
+	unsigned int nr, got;
 	size_t done = 0;
-	unsigned int nr;
 	int ret;
 
 	if (!want)
@@ -395,15 +417,11 @@ ssize_t vbackend_evq_read(struct vbackend_evq *q, char __user *buf,
 		if (!nr)
 			break;
 		spin_unlock_irq(&q->lock);
-		if (copy_to_user(buf + done * sizeof(ev[0]), ev, nr * sizeof(ev[0]))) {
-			spin_lock_irq(&q->lock);
-			vbackend_evq_untake(q, ev, nodes, &taken, nr);
-			spin_unlock_irq(&q->lock);
+		got = vbackend_evq_deliver(q, ev, nodes, &taken, nr, to);
+		done += got;
+		if (got < nr)
 			return done ? done * sizeof(ev[0]) : -EFAULT;
-		}
-		done += nr;
 		spin_lock_irq(&q->lock);
-		vbackend_evq_commit(q, &taken);
 	}
 	spin_unlock_irq(&q->lock);
 	return done * sizeof(ev[0]);
@@ -432,15 +450,15 @@ static int vbackend_trap_complete(struct vbackend_evq *q,
 /**
  * vbackend_evq_write() - write() on a backend session: complete accesses
  * @q: queue
- * @buf: user buffer of &struct vbackend_completion records
- * @len: its length, a non-zero multiple of the record size
+ * @from: user buffers of &struct vbackend_completion records, a non-zero
+ *        multiple of the record size in all; never blocks
  *
  * Return: bytes of the records completed before the first bad one, or its
  * error when it is the first: -EINVAL, -ENOENT or -EFAULT.
  */
-ssize_t vbackend_evq_write(struct vbackend_evq *q, const char __user *buf,
-			   size_t len)
+ssize_t vbackend_evq_write(struct vbackend_evq *q, struct iov_iter *from)
 {
+	size_t len = iov_iter_count(from);
 	struct vbackend_completion c;
 	size_t done;
 	int ret = 0;
@@ -449,7 +467,7 @@ ssize_t vbackend_evq_write(struct vbackend_evq *q, const char __user *buf,
 		return -EINVAL;
 
 	for (done = 0; done < len; done += sizeof(c)) {
-		if (copy_from_user(&c, buf + done, sizeof(c))) {
+		if (copy_from_iter(&c, sizeof(c), from) != sizeof(c)) {
 			ret = -EFAULT;
 			break;
 		}

@@ -321,10 +321,9 @@ int vbackend_trap_submit(struct vbackend_session *s,
 			 struct vbackend_trap_req *req);
 bool vbackend_trap_cancel(struct vbackend_session *s,
 			  struct vbackend_trap_req *req);
-ssize_t vbackend_evq_read(struct vbackend_evq *q, char __user *buf,
-			  size_t len, bool nonblock);
-ssize_t vbackend_evq_write(struct vbackend_evq *q, const char __user *buf,
-			   size_t len);
+ssize_t vbackend_evq_read(struct vbackend_evq *q, struct iov_iter *to,
+			  bool nonblock);
+ssize_t vbackend_evq_write(struct vbackend_evq *q, struct iov_iter *from);
 __poll_t vbackend_evq_poll(struct vbackend_evq *q, struct file *file,
 			   poll_table *wait);
 

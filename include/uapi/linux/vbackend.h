@@ -327,11 +327,13 @@ struct vbackend_access {
  * @u.irq: IRQ: the interrupt id that was raised
  * @u.raw: size of the payload
  *
- * read() returns whole records only, as many as fit, and blocks (unless
+ * read() (and readv(), io_uring) returns whole records only, as many as
+ * fit in all the buffers, and blocks (unless
  * O_NONBLOCK) while none is queued; one that fails (-EFAULT) consumes no
  * record, of any type. Once the peer is gone and the queue is
  * empty, read() returns 0. poll() reports EPOLLIN while records are queued,
- * EPOLLHUP once the peer is gone.
+ * EPOLLHUP once the peer is gone, and EPOLLOUT always on a backend session
+ * (writing completions never blocks).
  */
 struct vbackend_event {
 	__u32 type;
