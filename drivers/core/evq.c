@@ -427,13 +427,16 @@ ssize_t vbackend_evq_read(struct vbackend_evq *q, struct iov_iter *to,
 	return done * sizeof(ev[0]);
 }
 
+/* Return: 0, -ENOENT for a seq not in flight, -EPIPE once the peer is gone. */
 static int vbackend_trap_complete(struct vbackend_evq *q,
 				  const struct vbackend_completion *c)
 {
 	struct vbackend_trap_req *req;
-	int ret = -ENOENT;
+	int ret;
 
 	spin_lock_irq(&q->lock);
+	/* shut down: everything in flight was already failed */
+	ret = q->closed ? -EPIPE : -ENOENT;
 	list_for_each_entry(req, &q->inflight, node.link) {
 		if (req->seq == c->seq) {
 			vbackend_trap_finish(q, req, c->data,
@@ -454,7 +457,8 @@ static int vbackend_trap_complete(struct vbackend_evq *q,
  *        multiple of the record size in all; never blocks
  *
  * Return: bytes of the records completed before the first bad one, or its
- * error when it is the first: -EINVAL, -ENOENT or -EFAULT.
+ * error when it is the first: -EINVAL, -ENOENT, -EPIPE (the peer is gone)
+ * or -EFAULT.
  */
 ssize_t vbackend_evq_write(struct vbackend_evq *q, struct iov_iter *from)
 {

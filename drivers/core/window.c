@@ -285,8 +285,8 @@ static int vbackend_window_mmap_write(struct vbackend_session *s,
  * @s: session
  * @vma: the new mapping
  *
- * Return: 0; -EINVAL unless MAP_SHARED and inside one live window; -EACCES
- * for PROT_WRITE on a read-only window; the provider's errno (-EPERM: the
+ * Return: 0; -EINVAL unless MAP_SHARED and inside one live window; -EPERM
+ * for PROT_EXEC; -EACCES for PROT_WRITE on a read-only window; the provider's errno (-EPERM: the
  * memory became write-sealed) for PROT_WRITE on a writable one.
  */
 int vbackend_window_mmap(struct vbackend_session *s, struct vm_area_struct *vma)
@@ -294,8 +294,13 @@ int vbackend_window_mmap(struct vbackend_session *s, struct vm_area_struct *vma)
 	struct vbackend_win *w;
 	int ret = 0;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* VM_MAYSHARE: an O_RDONLY session's MAP_SHARED loses VM_SHARED */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	/* guest memory is data: never executable, not even later */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	vm_flags_clear(vma, VM_MAYEXEC);
 
 	mutex_lock(&s->lock);
 	w = vbackend_window_find(s, vma->vm_pgoff, vma_pages(vma));

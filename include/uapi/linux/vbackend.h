@@ -143,7 +143,8 @@ struct vbackend_bind {
  * @flags: VBACKEND_WINDOW_F_* (at least READ)
  * @gpa: frontend-physical start, page aligned
  * @size: bytes, page aligned, non-zero
- * @offset: out: pass to mmap() on the session fd (MAP_SHARED only)
+ * @offset: out: pass to mmap() on the session fd (MAP_SHARED only; never
+ *          PROT_EXEC: -EPERM; an O_RDONLY session maps for reading only)
  * @id: out: window id for VBACKEND_WINDOW_UNMAP
  * @reserved: must be zero
  *
@@ -231,7 +232,8 @@ struct vbackend_trap {
  * @argsz: size of the structure as the caller knows it
  * @flags: VBACKEND_F_PIO, VBACKEND_KICK_F_DATAMATCH
  * @addr: address written; the kick must lie inside one trap range
- * @data: with DATAMATCH, the value the write must carry (low @len bytes)
+ * @data: with DATAMATCH, the value the write must carry (low @len bytes);
+ *        zero without it (-EINVAL)
  * @fd: eventfd to signal
  * @len: access size that matches: 1, 2, 4 or 8
  * @id: out: kick id for VBACKEND_KICK_DEL
@@ -365,7 +367,8 @@ struct vbackend_event {
  *
  * write() takes whole records; it stops at the first bad one and returns
  * the bytes of the records completed before it, or the error if none was:
- * -ENOENT for a sequence id not in flight, -EINVAL for bad flags.
+ * -ENOENT for a sequence id not in flight, -EINVAL for bad flags, -EPIPE
+ * once the frontend is gone (every access in flight was failed then).
  */
 struct vbackend_completion {
 	__aligned_u64 seq;

@@ -601,6 +601,20 @@ TEST_F(life, read_efault_consumes_nothing)
 	close(efd);
 }
 
+/* A completion written once the frontend is gone: EPIPE, as documented. */
+TEST_F(life, complete_after_frontend_gone_epipe)
+{
+	bind_backend(_metadata, self);
+	round_trip(_metadata, self->vmm, self->be, 5);
+	vb_close(&self->vmm);
+	ASSERT_EQ(1, vb_wait_event(self->be, VBACKEND_EVENT_PEER_GONE,
+				   &(struct vbackend_event){ 0 }, VB_WAIT_MS));
+	EXPECT_EQ(-1, vb_complete(self->be, 1, 0, 0));
+	EXPECT_EQ(EPIPE, errno);
+	EXPECT_EQ(-1, vb_complete(self->be, 12345, 0, 0));
+	EXPECT_EQ(EPIPE, errno);
+}
+
 TEST_F(life, rebind_cycles)
 {
 	for (int i = 0; i < 20; i++) {

@@ -352,6 +352,53 @@ TEST_F(window, mmap_outside_window_einval)
 	}
 }
 
+/* Guest memory is never executable: PROT_EXEC (even W+X) is EPERM. */
+TEST_F(window, mmap_exec_eperm)
+{
+	size_t ps = self->psz;
+	unsigned char *p;
+	__u64 off;
+
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, GPA, ps, &off,
+				   NULL));
+	EXPECT_EQ(EPERM, mmap_errno(ps, PROT_READ | PROT_EXEC, MAP_SHARED,
+				    self->be, off));
+	EXPECT_EQ(EPERM, mmap_errno(ps, PROT_READ | PROT_WRITE | PROT_EXEC,
+				    MAP_SHARED, self->be, off));
+	/* nor later */
+	p = map_window(self, 0, ps, PROT_READ | PROT_WRITE, off);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, ps, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+}
+
+/*
+ * An O_RDONLY session maps a read-only window (MAP_SHARED, PROT_READ) and
+ * sees the guest's data; PROT_WRITE needs an O_RDWR session (EACCES).
+ */
+TEST_F(window, rdonly_session_maps_readonly)
+{
+	size_t ps = self->psz;
+	unsigned char *p;
+	__u64 off;
+	int ro;
+
+	ro = open(VB_DEV_PATH, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	vb_close(&self->be);
+	ASSERT_EQ(0, vb_bind_vmm(ro, self->vmm));
+	self->be = ro;
+	ASSERT_EQ(1, pwrite(self->memfd, "r", 1, 2 * ps));
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ, GPA,
+				   4 * ps, &off, NULL));
+	p = map_window(self, 0, 4 * ps, PROT_READ, off);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_EQ('r', p[2 * ps]);
+	EXPECT_EQ(EACCES, mmap_errno(ps, PROT_READ | PROT_WRITE, MAP_SHARED,
+				     self->be, off));
+}
+
 TEST_F(window, unmap_then_touch_sigbus)
 {
 	volatile unsigned char *p;
