@@ -14,6 +14,7 @@
  */
 #include <linux/fs.h>
 #include <linux/sched/signal.h>
+#include <linux/uio.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include "vbackend_internal.h"
@@ -264,9 +265,16 @@ static void vbackend_evnode_fill(struct vbackend_evq *q,
 	}
 }
 
-/* Move up to @max records into @ev; traps go in flight. */
+/*
+ * Move up to @max records into @ev; traps go in flight, other nodes onto
+ * the reader's @taken list until the copy to userspace is known to have
+ * worked. @nodes gets each record's node, only to be compared with: an
+ * owner may unlink (and free) a node on @taken meanwhile, under the lock.
+ */
 static unsigned int vbackend_evq_take(struct vbackend_evq *q,
 				      struct vbackend_event *ev,
+				      struct vbackend_evnode **nodes,
+				      struct list_head *taken,
 				      unsigned int max)
 {
 	struct vbackend_evnode *n;
@@ -276,52 +284,112 @@ static unsigned int vbackend_evq_take(struct vbackend_evq *q,
 	for (i = 0; i < max && !list_empty(&q->queued); i++) {
 		n = list_first_entry(&q->queued, struct vbackend_evnode, link);
 		vbackend_evnode_fill(q, n, &ev[i]);
+		nodes[i] = n;
 		if (n->type == VBACKEND_EVENT_TRAP)
 			list_move_tail(&n->link, &q->inflight);
 		else
-			list_del_init(&n->link);
+			list_move_tail(&n->link, taken);
 	}
 	return i;
 }
 
-/* copy_to_user() failed: put the traps of @ev back at the queue's head. */
-static void vbackend_evq_untake(struct vbackend_evq *q,
-				const struct vbackend_event *ev,
-				unsigned int nr)
+/* The records reached the reader: they are consumed. */
+static void vbackend_evq_commit(struct vbackend_evq *q, struct list_head *taken)
 {
 	struct vbackend_evnode *n, *tmp;
+
+	lockdep_assert_held(&q->lock);
+	list_for_each_entry_safe(n, tmp, taken, link)
+		list_del_init(&n->link);
+}
+
+/* Is @node still on @list? Compares pointers only: @node may be gone. */
+static struct vbackend_evnode *vbackend_evq_find(struct list_head *list,
+						 const struct vbackend_evnode *node)
+{
+	struct vbackend_evnode *n;
+
+	list_for_each_entry(n, list, link)
+		if (n == node)
+			return n;
+	return NULL;
+}
+
+static struct vbackend_evnode *vbackend_evq_find_trap(struct vbackend_evq *q,
+						      u64 seq)
+{
+	struct vbackend_evnode *n;
+
+	list_for_each_entry(n, &q->inflight, link)
+		if (container_of(n, struct vbackend_trap_req, node)->seq == seq)
+			return n;
+	return NULL;
+}
+
+/*
+ * The copy to userspace failed: put @nr records back at the queue's head,
+ * in their order, except those their owner withdrew (or a completion took)
+ * meanwhile.
+ */
+static void vbackend_evq_untake(struct vbackend_evq *q,
+				const struct vbackend_event *ev,
+				struct vbackend_evnode *const *nodes,
+				struct list_head *taken, unsigned int nr)
+{
+	struct vbackend_evnode *n;
 	unsigned int i;
 
 	lockdep_assert_held(&q->lock);
 	for (i = nr; i-- > 0;) {
-		if (ev[i].type != VBACKEND_EVENT_TRAP)
-			continue;
-		list_for_each_entry_safe(n, tmp, &q->inflight, link) {
-			if (container_of(n, struct vbackend_trap_req, node)->seq == ev[i].seq) {
-				list_move(&n->link, &q->queued);
-				break;
-			}
-		}
+		if (ev[i].type == VBACKEND_EVENT_TRAP)
+			n = vbackend_evq_find_trap(q, ev[i].seq);
+		else
+			n = vbackend_evq_find(taken, nodes[i]);
+		if (n)
+			list_move(&n->link, &q->queued);
 	}
+}
+
+/*
+ * Copy @nr taken records to @to. Those that did not make it whole go back
+ * to the queue, the others are consumed. Return: how many made it.
+ */
+static unsigned int vbackend_evq_deliver(struct vbackend_evq *q,
+					 const struct vbackend_event *ev,
+					 struct vbackend_evnode *const *nodes,
+					 struct list_head *taken,
+					 unsigned int nr, struct iov_iter *to)
+{
+	size_t copied = copy_to_iter(ev, nr * sizeof(ev[0]), to);
+	unsigned int whole = copied / sizeof(ev[0]);
+
+	spin_lock_irq(&q->lock);
+	if (whole < nr)
+		vbackend_evq_untake(q, ev + whole, nodes + whole, taken,
+				    nr - whole);
+	vbackend_evq_commit(q, taken);
+	spin_unlock_irq(&q->lock);
+	return whole;
 }
 
 /**
  * vbackend_evq_read() - read() on a session: whole records only
  * @q: queue
- * @buf: user buffer
- * @len: its length, at least one record
- * @nonblock: O_NONBLOCK
+ * @to: user buffers (read(), readv(), io_uring)
+ * @nonblock: O_NONBLOCK or IOCB_NOWAIT
  *
  * Return: bytes read; 0 once the peer is gone and nothing is left; -EINVAL,
- * -EAGAIN, -ERESTARTSYS or -EFAULT.
+ * -EAGAIN, -ERESTARTSYS or -EFAULT. A failed read consumes no record.
  */
-ssize_t vbackend_evq_read(struct vbackend_evq *q, char __user *buf,
-			  size_t len, bool nonblock)
+ssize_t vbackend_evq_read(struct vbackend_evq *q, struct iov_iter *to,
+			  bool nonblock)
 {
+	struct vbackend_evnode *nodes[VBACKEND_READ_BATCH];
 	struct vbackend_event ev[VBACKEND_READ_BATCH];
-	size_t want = len / sizeof(ev[0]);
+	size_t want = iov_iter_count(to) / sizeof(ev[0]);
+	LIST_HEAD(taken);
+	unsigned int nr, got;
 	size_t done = 0;
-	unsigned int nr;
 	int ret;
 
 	if (!want)
@@ -344,30 +412,31 @@ ssize_t vbackend_evq_read(struct vbackend_evq *q, char __user *buf,
 	}
 
 	while (done < want) {
-		nr = vbackend_evq_take(q, ev, min_t(size_t, want - done, ARRAY_SIZE(ev)));
+		nr = vbackend_evq_take(q, ev, nodes, &taken,
+				       min_t(size_t, want - done, ARRAY_SIZE(ev)));
 		if (!nr)
 			break;
 		spin_unlock_irq(&q->lock);
-		if (copy_to_user(buf + done * sizeof(ev[0]), ev, nr * sizeof(ev[0]))) {
-			spin_lock_irq(&q->lock);
-			vbackend_evq_untake(q, ev, nr);
-			spin_unlock_irq(&q->lock);
+		got = vbackend_evq_deliver(q, ev, nodes, &taken, nr, to);
+		done += got;
+		if (got < nr)
 			return done ? done * sizeof(ev[0]) : -EFAULT;
-		}
-		done += nr;
 		spin_lock_irq(&q->lock);
 	}
 	spin_unlock_irq(&q->lock);
 	return done * sizeof(ev[0]);
 }
 
+/* Return: 0, -ENOENT for a seq not in flight, -EPIPE once the peer is gone. */
 static int vbackend_trap_complete(struct vbackend_evq *q,
 				  const struct vbackend_completion *c)
 {
 	struct vbackend_trap_req *req;
-	int ret = -ENOENT;
+	int ret;
 
 	spin_lock_irq(&q->lock);
+	/* shut down: everything in flight was already failed */
+	ret = q->closed ? -EPIPE : -ENOENT;
 	list_for_each_entry(req, &q->inflight, node.link) {
 		if (req->seq == c->seq) {
 			vbackend_trap_finish(q, req, c->data,
@@ -384,15 +453,16 @@ static int vbackend_trap_complete(struct vbackend_evq *q,
 /**
  * vbackend_evq_write() - write() on a backend session: complete accesses
  * @q: queue
- * @buf: user buffer of &struct vbackend_completion records
- * @len: its length, a non-zero multiple of the record size
+ * @from: user buffers of &struct vbackend_completion records, a non-zero
+ *        multiple of the record size in all; never blocks
  *
  * Return: bytes of the records completed before the first bad one, or its
- * error when it is the first: -EINVAL, -ENOENT or -EFAULT.
+ * error when it is the first: -EINVAL, -ENOENT, -EPIPE (the peer is gone)
+ * or -EFAULT.
  */
-ssize_t vbackend_evq_write(struct vbackend_evq *q, const char __user *buf,
-			   size_t len)
+ssize_t vbackend_evq_write(struct vbackend_evq *q, struct iov_iter *from)
 {
+	size_t len = iov_iter_count(from);
 	struct vbackend_completion c;
 	size_t done;
 	int ret = 0;
@@ -401,7 +471,7 @@ ssize_t vbackend_evq_write(struct vbackend_evq *q, const char __user *buf,
 		return -EINVAL;
 
 	for (done = 0; done < len; done += sizeof(c)) {
-		if (copy_from_user(&c, buf + done, sizeof(c))) {
+		if (copy_from_iter(&c, sizeof(c), from) != sizeof(c)) {
 			ret = -EFAULT;
 			break;
 		}

@@ -216,7 +216,8 @@ long vbackend_irq_del(struct vbackend_session *s, void __user *uarg)
  * vbackend_irq_export() - describe the first interrupt with an id >= @cursor
  * @s: backend session
  * @cursor: lowest id wanted
- * @direct: the caller consumes the eventfd from now on: stop doing it here
+ * @direct: report it as VBACKEND_IRQ_F_DIRECT, as vbackend_irq_direct()
+ *          will make it; nothing changes here
  * @out: filled with the interrupt's registration, id included
  * @file: a new reference on the interrupt's eventfd file
  *
@@ -231,9 +232,7 @@ int vbackend_irq_export(struct vbackend_session *s, u32 cursor, bool direct,
 	mutex_lock(&s->lock);
 	irq = xa_find(&s->irqs, &idx, U32_MAX, XA_PRESENT);
 	if (irq) {
-		if (direct)
-			vbackend_irqfd_disarm(irq);
-		out->flags = irq->armed ? 0 : VBACKEND_IRQ_F_DIRECT;
+		out->flags = irq->armed && !direct ? 0 : VBACKEND_IRQ_F_DIRECT;
 		out->type = irq->type;
 		out->target[0] = irq->target[0];
 		out->target[1] = irq->target[1];
@@ -242,6 +241,27 @@ int vbackend_irq_export(struct vbackend_session *s, u32 cursor, bool direct,
 	}
 	mutex_unlock(&s->lock);
 	return irq ? 0 : -ENOENT;
+}
+
+/**
+ * vbackend_irq_direct() - stop consuming an interrupt's eventfd in the
+ * kernel: its new owner (a VMM's KVM_IRQFD) does from now on
+ * @s: backend session
+ * @id: the interrupt vbackend_irq_export() described
+ * @file: the eventfd file it returned; nothing happens unless interrupt
+ *        @id still has it (it may have been deleted, its id reused)
+ *
+ * Cannot fail, so a caller does it once nothing else can.
+ */
+void vbackend_irq_direct(struct vbackend_session *s, u32 id, struct file *file)
+{
+	struct vbackend_irqfd *irq;
+
+	mutex_lock(&s->lock);
+	irq = xa_load(&s->irqs, id);
+	if (irq && irq->file == file)
+		vbackend_irqfd_disarm(irq);
+	mutex_unlock(&s->lock);
 }
 
 /**

@@ -126,7 +126,10 @@ static int vbackend_kick_parse(const struct vbackend_kick *uk,
 	k->datamatch = uk->flags & VBACKEND_KICK_F_DATAMATCH;
 	k->len = uk->len;
 	k->addr = uk->addr;
-	k->data = k->datamatch ? uk->data : 0;
+	/* without DATAMATCH there is no value to match: data must be zero */
+	if (!k->datamatch && uk->data)
+		return -EINVAL;
+	k->data = uk->data;
 	if (uk->len < 8 && (k->data >> (uk->len * 8)))
 		return -EINVAL;
 	ret = vbackend_access_check(k->space, k->addr, k->len);

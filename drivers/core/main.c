@@ -142,28 +142,38 @@ struct inode *vbackend_alloc_inode(void)
 	return alloc_anon_inode(vbackend_mnt->mnt_sb);
 }
 
+/*
+ * EPOLLOUT on a backend session: writing completions never blocks (it
+ * succeeds or fails at once), so io_uring and epoll writers do not wait.
+ */
 static __poll_t vbackend_poll(struct file *file, poll_table *wait)
 {
 	struct vbackend_session *s = file->private_data;
+	__poll_t mask = vbackend_evq_poll(&s->evq, file, wait);
 
-	return vbackend_evq_poll(&s->evq, file, wait);
+	if (READ_ONCE(s->role) == VBACKEND_ROLE_BACKEND)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
 }
 
-static ssize_t vbackend_read(struct file *file, char __user *buf, size_t len,
-			     loff_t *ppos)
+static bool vbackend_nowait(struct kiocb *iocb)
 {
-	struct vbackend_session *s = file->private_data;
+	return (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+	       (iocb->ki_flags & IOCB_NOWAIT);
+}
+
+static ssize_t vbackend_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct vbackend_session *s = iocb->ki_filp->private_data;
 
 	if (READ_ONCE(s->role) == VBACKEND_ROLE_UNBOUND)
 		return -ENOTCONN;
-	return vbackend_evq_read(&s->evq, buf, len,
-				 file->f_flags & O_NONBLOCK);
+	return vbackend_evq_read(&s->evq, to, vbackend_nowait(iocb));
 }
 
-static ssize_t vbackend_write(struct file *file, const char __user *buf,
-			      size_t len, loff_t *ppos)
+static ssize_t vbackend_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct vbackend_session *s = file->private_data;
+	struct vbackend_session *s = iocb->ki_filp->private_data;
 
 	switch (READ_ONCE(s->role)) {
 	case VBACKEND_ROLE_UNBOUND:
@@ -171,7 +181,7 @@ static ssize_t vbackend_write(struct file *file, const char __user *buf,
 	case VBACKEND_ROLE_FRONTEND:
 		return -EINVAL;	/* nothing to complete on the frontend side */
 	default:
-		return vbackend_evq_write(&s->evq, buf, len);
+		return vbackend_evq_write(&s->evq, from);
 	}
 }
 
@@ -184,8 +194,8 @@ const struct file_operations vbackend_fops = {
 	.owner = THIS_MODULE,
 	.open = vbackend_session_open,
 	.release = vbackend_session_release,
-	.read = vbackend_read,
-	.write = vbackend_write,
+	.read_iter = vbackend_read_iter,
+	.write_iter = vbackend_write_iter,
 	.poll = vbackend_poll,
 	.mmap = vbackend_mmap,
 	.unlocked_ioctl = vbackend_ioctl,

@@ -45,6 +45,8 @@ int vbackend_session_open(struct inode *inode, struct file *file)
 	file->private_data = s;
 	/* window mmaps go through the session's own address space */
 	file->f_mapping = s->inode->i_mapping;
+	/* read_iter/write_iter honour IOCB_NOWAIT (io_uring's inline tries) */
+	file->f_mode |= FMODE_NOWAIT;
 	atomic_long_inc(&vbackend_stats.sessions);
 	return stream_open(inode, file);
 }

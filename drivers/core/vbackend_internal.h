@@ -153,6 +153,9 @@ enum vbackend_role {
  * @release: tear down a frontend-side session at release
  * @ioctl: provider-owned commands; -ENOIOCTLCMD for others
  * @window_check: may [gpa, gpa + size) with @flags be mapped? Session lock held.
+ * @window_may_write: may a window over [gpa, gpa + size), accepted as
+ *                    writable, still be mmap()ed for writing? Optional,
+ *                    session lock held; 0 or the errno to refuse with
  * @mem_region: describe the @index-th region of frontend memory (-ENOENT
  *              past the last); optional
  * @range_claim: start routing [start, last] of @space to this session;
@@ -180,6 +183,7 @@ struct vbackend_provider {
 		      void __user *uarg);
 	int (*window_check)(struct vbackend_session *s, u64 gpa, u64 size,
 			    u32 flags);
+	int (*window_may_write)(struct vbackend_session *s, u64 gpa, u64 size);
 	int (*mem_region)(struct vbackend_session *s, u32 index,
 			  struct vbackend_mem_region *out);
 	int (*range_claim)(struct vbackend_session *s, u8 space, u64 start,
@@ -317,10 +321,9 @@ int vbackend_trap_submit(struct vbackend_session *s,
 			 struct vbackend_trap_req *req);
 bool vbackend_trap_cancel(struct vbackend_session *s,
 			  struct vbackend_trap_req *req);
-ssize_t vbackend_evq_read(struct vbackend_evq *q, char __user *buf,
-			  size_t len, bool nonblock);
-ssize_t vbackend_evq_write(struct vbackend_evq *q, const char __user *buf,
-			   size_t len);
+ssize_t vbackend_evq_read(struct vbackend_evq *q, struct iov_iter *to,
+			  bool nonblock);
+ssize_t vbackend_evq_write(struct vbackend_evq *q, struct iov_iter *from);
 __poll_t vbackend_evq_poll(struct vbackend_evq *q, struct file *file,
 			   poll_table *wait);
 
@@ -356,6 +359,7 @@ long vbackend_irq_add(struct vbackend_session *s, void __user *uarg);
 long vbackend_irq_del(struct vbackend_session *s, void __user *uarg);
 int vbackend_irq_export(struct vbackend_session *s, u32 cursor, bool direct,
 			struct vbackend_irq *out, struct file **file);
+void vbackend_irq_direct(struct vbackend_session *s, u32 id, struct file *file);
 void vbackend_irqs_free(struct vbackend_session *s);
 
 /* ioctl.c */

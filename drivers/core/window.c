@@ -258,21 +258,49 @@ static struct vbackend_win *vbackend_window_find(struct vbackend_session *s,
 	return NULL;
 }
 
+/*
+ * A writable window whose memory became write-sealed since it was made maps
+ * for reading only, as a sealed memfd does: -EPERM for PROT_WRITE, and no
+ * mprotect() to it later.
+ */
+static int vbackend_window_mmap_write(struct vbackend_session *s,
+				      struct vbackend_win *w,
+				      struct vm_area_struct *vma)
+{
+	int ret;
+
+	lockdep_assert_held(&s->lock);
+	if (!(vma->vm_flags & VM_MAYWRITE) || !s->prov->window_may_write)
+		return 0;
+	ret = s->prov->window_may_write(s, w->gpa, w->size);
+	if (ret && (vma->vm_flags & VM_WRITE))
+		return ret;
+	if (ret)
+		vm_flags_clear(vma, VM_MAYWRITE);
+	return 0;
+}
+
 /**
  * vbackend_window_mmap() - mmap() on a session: map part of one window
  * @s: session
  * @vma: the new mapping
  *
- * Return: 0; -EINVAL unless MAP_SHARED and inside one live window; -EACCES
- * for PROT_WRITE on a read-only window.
+ * Return: 0; -EINVAL unless MAP_SHARED and inside one live window; -EPERM
+ * for PROT_EXEC; -EACCES for PROT_WRITE on a read-only window; the provider's errno (-EPERM: the
+ * memory became write-sealed) for PROT_WRITE on a writable one.
  */
 int vbackend_window_mmap(struct vbackend_session *s, struct vm_area_struct *vma)
 {
 	struct vbackend_win *w;
 	int ret = 0;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* VM_MAYSHARE: an O_RDONLY session's MAP_SHARED loses VM_SHARED */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	/* guest memory is data: never executable, not even later */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	vm_flags_clear(vma, VM_MAYEXEC);
 
 	mutex_lock(&s->lock);
 	w = vbackend_window_find(s, vma->vm_pgoff, vma_pages(vma));
@@ -282,6 +310,8 @@ int vbackend_window_mmap(struct vbackend_session *s, struct vm_area_struct *vma)
 		if (vma->vm_flags & VM_WRITE)
 			ret = -EACCES;
 		vm_flags_clear(vma, VM_MAYWRITE);
+	} else {
+		ret = vbackend_window_mmap_write(s, w, vma);
 	}
 	if (!ret) {
 		/* no fork inheritance, no growth, no core dumps of guest memory */

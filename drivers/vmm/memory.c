@@ -5,7 +5,23 @@
  * A page is looked up and referenced the first time a backend window
  * faults on it, and released when the frontend dies, after every window of
  * its backend has been revoked. Holding the reference keeps the pfn valid
- * even if the VMM truncates or punches its memfd meanwhile.
+ * whatever the VMM does to its memfd meanwhile: there is no notifier for
+ * shmem truncation, so a window mapping pfns without a reference would
+ * keep mapping pages the memfd freed.
+ *
+ * Truncation would therefore leave the backend on pages the VMM no longer
+ * sees, so only memfds sealed with F_SEAL_SHRINK are taken (-EBADFD): a
+ * registered range never goes past EOF. A hole punched in a registered
+ * range (balloon, free page reporting, virtio-mem) frees the VMM's copy
+ * only: a page a window already faulted stays held and is what the backend
+ * keeps seeing until the frontend dies; a page no window faulted yet is
+ * looked up when one does. See Documentation/userspace-api/vbackend.rst.
+ *
+ * A writable region counts as a writable shared mapping of its memfd
+ * (mapping_map_writable()), as a MAP_SHARED PROT_WRITE mmap() would: while
+ * it exists, F_SEAL_WRITE fails with -EBUSY. Writable windows check the
+ * memfd's seals each time one is made or mmap()ed, so F_SEAL_FUTURE_WRITE
+ * stops new ones (-EPERM) and leaves those already mapped, as for a memfd.
  */
 #include <linux/fs.h>
 #include <linux/file.h>
@@ -28,6 +44,10 @@ void vbackend_vmm_mem_init(struct vbackend_vmm_memmap *m)
 	m->nr = 0;
 }
 
+/*
+ * Regions never overlap (vbackend_vmm_mem_add() refuses it), so the window
+ * check and the fault always find the same region for a gpa.
+ */
 static struct vbackend_vmm_region *
 vbackend_vmm_region_find(struct vbackend_vmm_memmap *m, u64 gpa)
 {
@@ -61,19 +81,29 @@ static int vbackend_vmm_mem_parse(const struct vbackend_vmm_memory *um)
 	return 0;
 }
 
+/* Is the memfd sealed against writes (now, or future ones)? */
+static bool vbackend_vmm_write_sealed(struct file *file)
+{
+	return READ_ONCE(SHMEM_I(file_inode(file))->seals) &
+	       (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE);
+}
+
 static int vbackend_vmm_file_check(struct file *file, bool readonly, u64 end)
 {
 	struct inode *inode = file_inode(file);
 
 	if (inode->i_sb->s_magic != TMPFS_MAGIC || !S_ISREG(inode->i_mode))
 		return -EINVAL;
+	/* the seal cannot be removed: the range stays inside the file */
+	if (!(READ_ONCE(SHMEM_I(inode)->seals) & F_SEAL_SHRINK))
+		return -EBADFD;
 	if (!(file->f_mode & FMODE_READ))
 		return -EACCES;
 	if (!readonly) {
 		if (!(file->f_mode & FMODE_WRITE))
 			return -EACCES;
 		/* a write-sealed memfd stays sealed through us too */
-		if (SHMEM_I(inode)->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+		if (vbackend_vmm_write_sealed(file))
 			return -EPERM;
 	}
 	if (end > i_size_read(inode))
@@ -81,16 +111,23 @@ static int vbackend_vmm_file_check(struct file *file, bool readonly, u64 end)
 	return 0;
 }
 
+/*
+ * Inclusive last addresses: a region may end exactly at 2^64, where
+ * gpa + size wraps to 0.
+ */
 static bool vbackend_vmm_overlaps(struct vbackend_vmm_memmap *m, u64 gpa,
 				  u64 size)
 {
+	u64 last = gpa + size - 1;
 	unsigned int i;
 
 	lockdep_assert_held(&m->lock);
-	for (i = 0; i < m->nr; i++)
-		if (gpa < m->regions[i]->gpa + m->regions[i]->size &&
-		    m->regions[i]->gpa < gpa + size)
+	for (i = 0; i < m->nr; i++) {
+		const struct vbackend_vmm_region *r = m->regions[i];
+
+		if (gpa <= r->gpa + r->size - 1 && r->gpa <= last)
 			return true;
+	}
 	return false;
 }
 
@@ -118,10 +155,15 @@ int vbackend_vmm_mem_add(struct vbackend_vmm_memmap *m,
 	ret = vbackend_vmm_file_check(file, readonly, um->offset + um->size);
 	if (ret)
 		goto out_put;
+	/* F_SEAL_WRITE may have come after the check: it wins, or waits for us */
+	if (!readonly && mapping_map_writable(file->f_mapping)) {
+		ret = -EPERM;
+		goto out_put;
+	}
 	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r) {
 		ret = -ENOMEM;
-		goto out_put;
+		goto out_writable;
 	}
 	r->gpa = um->gpa;
 	r->size = um->size;
@@ -138,7 +180,7 @@ int vbackend_vmm_mem_add(struct vbackend_vmm_memmap *m,
 	if (ret) {
 		mutex_unlock(&m->lock);
 		kfree(r);
-		goto out_put;
+		goto out_writable;
 	}
 	m->regions[m->nr] = r;
 	/* lock-free readers must see the region before the count */
@@ -147,6 +189,9 @@ int vbackend_vmm_mem_add(struct vbackend_vmm_memmap *m,
 	atomic_long_inc(&vbackend_stats.regions);
 	return 0;
 
+out_writable:
+	if (!readonly)
+		mapping_unmap_writable(file->f_mapping);
 out_put:
 	fput(file);
 	return ret;
@@ -160,7 +205,8 @@ out_put:
  * @flags: VBACKEND_WINDOW_F_*
  *
  * Return: 0; -ENXIO when part of it is not guest memory; -EACCES for a
- * writable window over read-only memory.
+ * writable window over read-only memory; -EPERM for a writable window over
+ * a memfd sealed with F_SEAL_FUTURE_WRITE since it was registered.
  */
 int vbackend_vmm_mem_check(struct vbackend_vmm_memmap *m, u64 gpa, u64 size,
 			   u32 flags)
@@ -175,6 +221,9 @@ int vbackend_vmm_mem_check(struct vbackend_vmm_memmap *m, u64 gpa, u64 size,
 			return -ENXIO;
 		if (r->readonly && (flags & VBACKEND_WINDOW_F_WRITE))
 			return -EACCES;
+		if ((flags & VBACKEND_WINDOW_F_WRITE) &&
+		    vbackend_vmm_write_sealed(r->file))
+			return -EPERM;
 		r_last = r->gpa + r->size - 1;
 		if (r_last >= last)
 			return 0;
@@ -268,6 +317,8 @@ void vbackend_vmm_mem_free(struct vbackend_vmm_memmap *m)
 			atomic_long_dec(&vbackend_stats.pages);
 		}
 		xa_destroy(&r->pages);
+		if (!r->readonly)
+			mapping_unmap_writable(r->file->f_mapping);
 		fput(r->file);
 		kfree(r);
 		atomic_long_dec(&vbackend_stats.regions);

@@ -150,6 +150,15 @@ static int vbackend_vmm_window_check(struct vbackend_session *s, u64 gpa,
 	return vbackend_vmm_mem_check(&fe->mem, gpa, size, flags);
 }
 
+static int vbackend_vmm_window_may_write(struct vbackend_session *s, u64 gpa,
+					 u64 size)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+
+	return vbackend_vmm_mem_check(&fe->mem, gpa, size,
+				      VBACKEND_WINDOW_F_READ | VBACKEND_WINDOW_F_WRITE);
+}
+
 static int vbackend_vmm_region_info(struct vbackend_session *s, u32 index,
 				    struct vbackend_mem_region *out)
 {
@@ -324,9 +333,16 @@ static long vbackend_vmm_access(struct vbackend_vmm_frontend *fe,
 	return VBACKEND_ARGS_OUT(uarg, ua);
 }
 
-/* Write @karg back with a new descriptor for @file in *@fdp. */
+/*
+ * Write @karg back with a new descriptor for @file in *@fdp. Once nothing
+ * can fail anymore, and only then, @commit (if any) runs with @b, @id and
+ * @file: a failed call changes nothing.
+ */
 static int vbackend_vmm_hand_out(void __user *uarg, void *karg, size_t ksize,
-				 s32 *fdp, struct file *file)
+				 s32 *fdp, struct file *file,
+				 void (*commit)(struct vbackend_session *b, u32 id,
+						struct file *file),
+				 struct vbackend_session *b, u32 id)
 {
 	int fd = get_unused_fd_flags(O_CLOEXEC);
 
@@ -340,6 +356,8 @@ static int vbackend_vmm_hand_out(void __user *uarg, void *karg, size_t ksize,
 		fput(file);
 		return -EFAULT;
 	}
+	if (commit)
+		commit(b, id, file);
 	fd_install(fd, file);
 	return 0;
 }
@@ -364,7 +382,8 @@ static long vbackend_vmm_get_kick(struct vbackend_vmm_frontend *fe,
 	vbackend_session_put(b);
 	if (ret)
 		return ret;
-	return vbackend_vmm_hand_out(uarg, &uk, sizeof(uk), &uk.fd, file);
+	return vbackend_vmm_hand_out(uarg, &uk, sizeof(uk), &uk.fd, file,
+				     NULL, NULL, 0);
 }
 
 static long vbackend_vmm_get_irq(struct vbackend_vmm_frontend *fe,
@@ -373,6 +392,7 @@ static long vbackend_vmm_get_irq(struct vbackend_vmm_frontend *fe,
 	struct vbackend_session *b;
 	struct vbackend_irq ui;
 	struct file *file;
+	bool direct;
 	int ret;
 
 	ret = VBACKEND_ARGS_IN(ui, uarg);
@@ -384,12 +404,14 @@ static long vbackend_vmm_get_irq(struct vbackend_vmm_frontend *fe,
 	b = vbackend_vmm_backend_get(fe);
 	if (!b)
 		return -ENOTCONN;
-	ret = vbackend_irq_export(b, ui.id, ui.flags & VBACKEND_IRQ_F_DIRECT,
-				  &ui, &file);
+	direct = ui.flags & VBACKEND_IRQ_F_DIRECT;
+	ret = vbackend_irq_export(b, ui.id, direct, &ui, &file);
+	if (!ret)
+		ret = vbackend_vmm_hand_out(uarg, &ui, sizeof(ui), &ui.fd, file,
+					    direct ? vbackend_irq_direct : NULL,
+					    b, ui.id);
 	vbackend_session_put(b);
-	if (ret)
-		return ret;
-	return vbackend_vmm_hand_out(uarg, &ui, sizeof(ui), &ui.fd, file);
+	return ret;
 }
 
 static long vbackend_vmm_reset(struct vbackend_vmm_frontend *fe,
@@ -472,6 +494,7 @@ const struct vbackend_provider vbackend_vmm_provider = {
 	.release = vbackend_vmm_release,
 	.ioctl = vbackend_vmm_ioctl,
 	.window_check = vbackend_vmm_window_check,
+	.window_may_write = vbackend_vmm_window_may_write,
 	.mem_region = vbackend_vmm_region_info,
 	.window_fault = vbackend_vmm_window_fault,
 	.irq_raise = vbackend_vmm_irq_raise,

@@ -303,8 +303,10 @@ int fsim_vm_create(const struct fsim_vm_opts *o, struct fsim_vm **out)
 		goto fail;
 	}
 
-	vm->memfd = memfd_create("fsim-guest-ram", MFD_CLOEXEC);
-	if (vm->memfd < 0 || ftruncate(vm->memfd, vm->ram_size)) {
+	/* sealed against shrinking, as VMM_ADD_MEMORY wants (QEMU does it too) */
+	vm->memfd = memfd_create("fsim-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->memfd < 0 || ftruncate(vm->memfd, vm->ram_size) ||
+	    fcntl(vm->memfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
 		err = -errno;
 		fsim_fail("guest RAM memfd of %" PRIu64 " bytes: %s", vm->ram_size,
 			  strerror(errno));

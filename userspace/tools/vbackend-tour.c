@@ -330,11 +330,14 @@ int main(void)
 
 	if (ioctl(vmm, VBACKEND_VMM_CREATE, &ctl))
 		fail_errno("VBACKEND_VMM_CREATE");
-	memfd = memfd_create("guest-ram", MFD_CLOEXEC);
+	memfd = memfd_create("guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (memfd < 0)
 		fail_errno("memfd_create");
 	if (ftruncate(memfd, GUEST_RAM))
 		fail_errno("ftruncate of the guest RAM memfd");
+	/* VMM_ADD_MEMORY takes memfds that can no longer shrink */
+	if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
+		fail_errno("F_SEAL_SHRINK on the guest RAM memfd");
 	ram = mmap(NULL, GUEST_RAM, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (ram == MAP_FAILED)
 		fail_errno("mmap of the guest RAM memfd");

@@ -143,7 +143,8 @@ struct vbackend_bind {
  * @flags: VBACKEND_WINDOW_F_* (at least READ)
  * @gpa: frontend-physical start, page aligned
  * @size: bytes, page aligned, non-zero
- * @offset: out: pass to mmap() on the session fd (MAP_SHARED only)
+ * @offset: out: pass to mmap() on the session fd (MAP_SHARED only; never
+ *          PROT_EXEC: -EPERM; an O_RDONLY session maps for reading only)
  * @id: out: window id for VBACKEND_WINDOW_UNMAP
  * @reserved: must be zero
  *
@@ -231,7 +232,8 @@ struct vbackend_trap {
  * @argsz: size of the structure as the caller knows it
  * @flags: VBACKEND_F_PIO, VBACKEND_KICK_F_DATAMATCH
  * @addr: address written; the kick must lie inside one trap range
- * @data: with DATAMATCH, the value the write must carry (low @len bytes)
+ * @data: with DATAMATCH, the value the write must carry (low @len bytes);
+ *        zero without it (-EINVAL)
  * @fd: eventfd to signal
  * @len: access size that matches: 1, 2, 4 or 8
  * @id: out: kick id for VBACKEND_KICK_DEL
@@ -327,10 +329,13 @@ struct vbackend_access {
  * @u.irq: IRQ: the interrupt id that was raised
  * @u.raw: size of the payload
  *
- * read() returns whole records only, as many as fit, and blocks (unless
- * O_NONBLOCK) while none is queued. Once the peer is gone and the queue is
+ * read() (and readv(), io_uring) returns whole records only, as many as
+ * fit in all the buffers, and blocks (unless
+ * O_NONBLOCK) while none is queued; one that fails (-EFAULT) consumes no
+ * record, of any type. Once the peer is gone and the queue is
  * empty, read() returns 0. poll() reports EPOLLIN while records are queued,
- * EPOLLHUP once the peer is gone.
+ * EPOLLHUP once the peer is gone, and EPOLLOUT always on a backend session
+ * (writing completions never blocks).
  */
 struct vbackend_event {
 	__u32 type;
@@ -362,7 +367,8 @@ struct vbackend_event {
  *
  * write() takes whole records; it stops at the first bad one and returns
  * the bytes of the records completed before it, or the error if none was:
- * -ENOENT for a sequence id not in flight, -EINVAL for bad flags.
+ * -ENOENT for a sequence id not in flight, -EINVAL for bad flags, -EPIPE
+ * once the frontend is gone (every access in flight was failed then).
  */
 struct vbackend_completion {
 	__aligned_u64 seq;
@@ -401,8 +407,18 @@ struct vbackend_vmm_ctl {
  * @gpa: guest-physical start, page aligned
  * @size: bytes, page aligned, non-zero
  * @offset: offset in the memfd, page aligned
- * @fd: a memfd or other shmem file
+ * @fd: a memfd sealed with F_SEAL_SHRINK (-EBADFD otherwise)
  * @reserved: must be zero
+ *
+ * The memfd must be sealed against shrinking, so no registered page is ever
+ * past its end. A hole punched in a registered range is not seen by the
+ * backend for pages its windows already touched (they stay held until the
+ * frontend is gone); see Documentation/userspace-api/vbackend.rst.
+ * Regions never overlap, including one that ends exactly at 2^64 (-EEXIST).
+ * A write-sealed memfd is only taken read-only (-EPERM). A writable region
+ * counts as a writable shared mapping of the memfd: F_SEAL_WRITE fails with
+ * -EBUSY while it exists. After F_SEAL_FUTURE_WRITE, writable windows over
+ * it and PROT_WRITE mmap()s of older ones fail with -EPERM.
  */
 struct vbackend_vmm_memory {
 	__u32 argsz;
@@ -473,7 +489,8 @@ struct vbackend_vmm_access {
  * returned, -ENOENT past the last); @fd out is a new O_CLOEXEC descriptor
  * for the same eventfd, to hand to KVM_IOEVENTFD / KVM_IRQFD. With
  * VBACKEND_IRQ_F_DIRECT the kernel stops delivering VBACKEND_EVENT_IRQ for
- * that interrupt: the caller now consumes the eventfd itself.
+ * that interrupt: the caller now consumes the eventfd itself. A call that
+ * fails (-EMFILE, -EFAULT writing the argument back...) changes nothing.
  */
 #define VBACKEND_VMM_CREATE	_IOW(VBACKEND_MAGIC, 0x80, struct vbackend_vmm_ctl)
 #define VBACKEND_VMM_ADD_MEMORY	_IOW(VBACKEND_MAGIC, 0x81, struct vbackend_vmm_memory)

@@ -853,9 +853,10 @@ static void bench_window(struct result *warm, struct result *cold,
 	warm->mib = cold->mib = copy->mib = true;
 
 	/* the guest's RAM: a memfd the VMM fills with a known pattern */
-	memfd = memfd_create("vbackend-bench-guest", MFD_CLOEXEC);
+	memfd = memfd_create("vbackend-bench-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	CHECK(memfd >= 0, "memfd_create: %s", ERR);
 	CHECK(!ftruncate(memfd, MEM_SIZE), "ftruncate: %s", ERR);
+	CHECK(!fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK), "F_SEAL_SHRINK: %s", ERR);
 	g = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	CHECK(g != MAP_FAILED, "mmap of the memfd: %s", ERR);
 	for (i = 0; i < MEM_SIZE / sizeof(*g); i++)

@@ -7,6 +7,7 @@
  * IRQ_ADD refusal.
  */
 #define _GNU_SOURCE
+#include <sys/resource.h>
 #include "vbackend_util.h"
 
 FIXTURE(irq) {
@@ -370,6 +371,56 @@ TEST_F(irq, direct_stops_kernel_delivery)
 
 	/* IRQ_DEL of a direct interrupt works as for any other */
 	ASSERT_EQ(0, vb_del(self->be, VBACKEND_IRQ_DEL, id));
+}
+
+/*
+ * VMM_GET_IRQ with DIRECT that fails, for want of a descriptor (EMFILE) or
+ * because the argument cannot be written back (EFAULT), changes nothing:
+ * the kernel still consumes the eventfd and delivers IRQ records.
+ */
+TEST_F(irq, direct_failed_get_irq_changes_nothing)
+{
+	struct vbackend_irq *ro;
+	struct rlimit rl, low;
+	int lowest;
+	__u32 id;
+
+	ASSERT_EQ(0, vb_irq_add(self->be, self->efd, VBACKEND_IRQ_TARGET_LINE,
+				9, 0, &id));
+	vb_drain_events(self->vmm, 0, NULL);
+
+	/* an argument the kernel can read but not write back */
+	ro = mmap(NULL, vb_page_size(), PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro->argsz = sizeof(*ro);
+	ro->flags = VBACKEND_IRQ_F_DIRECT;
+	ro->fd = -1;
+	ASSERT_EQ(0, mprotect(ro, vb_page_size(), PROT_READ));
+	EXPECT_EQ(-1, ioctl(self->vmm, VBACKEND_VMM_GET_IRQ, ro));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(ro, vb_page_size());
+
+	/* no descriptor left */
+	lowest = dup(0);
+	ASSERT_LE(0, lowest);
+	close(lowest);
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
+	low = rl;
+	low.rlim_cur = lowest;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &low));
+	EXPECT_EQ(-1, ioctl(self->vmm, VBACKEND_VMM_GET_IRQ,
+			    &(struct vbackend_irq){ .argsz = sizeof(struct vbackend_irq),
+						    .flags = VBACKEND_IRQ_F_DIRECT,
+						    .fd = -1 }));
+	EXPECT_EQ(EMFILE, errno);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+
+	/* still the kernel's: the VMM gets the record, the count is gone */
+	ASSERT_EQ(0, vb_efd_signal(self->efd, 1));
+	EXPECT_EQ(1, wait_irq(self->vmm, id, VB_WAIT_MS))
+		TH_LOG("a failed VMM_GET_IRQ made the interrupt direct");
+	EXPECT_EQ(0ULL, vb_efd_take(self->efd));
 }
 
 TEST_F(irq, irq_del)

@@ -334,6 +334,17 @@ TEST_F(kick, data_above_len_einval)
 	EXPECT_EQ(1ULL, vb_efd_take(self->efd));
 }
 
+/* Without DATAMATCH there is nothing to match: a non-zero data is EINVAL. */
+TEST_F(kick, wildcard_with_data_einval)
+{
+	ASSERT_EQ(-1, vb_kick_add(self->be, 0, KADDR, 4, 5, self->efd, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, vb_kick_add(self->be, VBACKEND_F_PIO, PIO, 1, 1ULL << 63,
+				  self->efd, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, vb_kick_add(self->be, 0, KADDR, 4, 0, self->efd, NULL));
+}
+
 TEST_F(kick, flags_reserved_einval)
 {
 	struct vbackend_kick k;

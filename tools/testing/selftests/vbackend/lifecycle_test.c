@@ -541,6 +541,80 @@ TEST_F(life, vmm_reset)
 }
 
 /* Bind, serve, close, many times over: nothing accumulates. */
+/* read() into memory that faults: EFAULT, with the whole buffer unwritable. */
+static ssize_t read_faulting(int fd)
+{
+	size_t len = 4 * VB_EVENT_SIZE;
+	void *bad = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	ssize_t n;
+	int err;
+
+	if (bad == MAP_FAILED)
+		return -2;
+	n = read(fd, bad, len);
+	err = errno;
+	munmap(bad, len);
+	errno = err;
+	return n;
+}
+
+/*
+ * A read() that fails with EFAULT consumes nothing: PEER_BOUND, NOTIFIERS
+ * and IRQ on the VMM side, RESET and PEER_GONE on the backend side are
+ * all still there, in order, for the next read().
+ */
+TEST_F(life, read_efault_consumes_nothing)
+{
+	struct vbackend_event ev[4];
+	int efd = vb_eventfd();
+	__u32 id;
+
+	ASSERT_LE(0, efd);
+	bind_backend(_metadata, self);
+	ASSERT_EQ(0, vb_irq_add(self->be, efd, VBACKEND_IRQ_TARGET_LINE, 5, 0,
+				&id));
+	ASSERT_EQ(0, vb_efd_signal(efd, 1));
+	ASSERT_EQ(POLLIN, vb_poll(self->vmm, POLLIN, VB_WAIT_MS) & POLLIN);
+	vb_sleep_ms(50);
+
+	EXPECT_EQ(-1, read_faulting(self->vmm));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(3 * VB_EVENT_SIZE, vb_read_events(self->vmm, ev, 4, 0))
+		TH_LOG("records lost to a faulting read()");
+	EXPECT_EQ((__u32)VBACKEND_EVENT_PEER_BOUND, ev[0].type);
+	EXPECT_EQ((__u32)VBACKEND_EVENT_NOTIFIERS, ev[1].type);
+	EXPECT_EQ((__u32)VBACKEND_EVENT_IRQ, ev[2].type);
+	EXPECT_EQ(id, ev[2].u.irq.id);
+
+	/* the backend side: RESET, then PEER_GONE */
+	ASSERT_EQ(0, vb_vmm_ctl(self->vmm, VBACKEND_VMM_RESET));
+	vb_close(&self->vmm);
+	ASSERT_EQ(POLLIN, vb_poll(self->be, POLLIN, VB_WAIT_MS) & POLLIN);
+	EXPECT_EQ(-1, read_faulting(self->be));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(2 * VB_EVENT_SIZE, vb_read_events(self->be, ev, 4, 0))
+		TH_LOG("records lost to a faulting read()");
+	EXPECT_EQ((__u32)VBACKEND_EVENT_RESET, ev[0].type);
+	EXPECT_EQ((__u32)VBACKEND_EVENT_PEER_GONE, ev[1].type);
+	EXPECT_EQ(0, read(self->be, ev, sizeof(ev)));
+	close(efd);
+}
+
+/* A completion written once the frontend is gone: EPIPE, as documented. */
+TEST_F(life, complete_after_frontend_gone_epipe)
+{
+	bind_backend(_metadata, self);
+	round_trip(_metadata, self->vmm, self->be, 5);
+	vb_close(&self->vmm);
+	ASSERT_EQ(1, vb_wait_event(self->be, VBACKEND_EVENT_PEER_GONE,
+				   &(struct vbackend_event){ 0 }, VB_WAIT_MS));
+	EXPECT_EQ(-1, vb_complete(self->be, 1, 0, 0));
+	EXPECT_EQ(EPIPE, errno);
+	EXPECT_EQ(-1, vb_complete(self->be, 12345, 0, 0));
+	EXPECT_EQ(EPIPE, errno);
+}
+
 TEST_F(life, rebind_cycles)
 {
 	for (int i = 0; i < 20; i++) {

@@ -175,15 +175,18 @@ static inline int vmm_add_memory(int vmm, __u64 gpa, __u64 size, __u64 offset,
 	return ioctl(vmm, VBACKEND_VMM_ADD_MEMORY, &m);
 }
 
-/* A memfd of @size bytes, or -1 with errno. */
+/*
+ * A memfd of @size bytes sealed against shrinking, as VMM_ADD_MEMORY
+ * wants it, or -1 with errno.
+ */
 static inline int vb_memfd(size_t size)
 {
-	int fd = memfd_create("vbackend-guest", MFD_CLOEXEC);
+	int fd = memfd_create("vbackend-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	int err;
 
 	if (fd < 0)
 		return -1;
-	if (ftruncate(fd, size)) {
+	if (ftruncate(fd, size) || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK)) {
 		err = errno;
 		close(fd);
 		errno = err;

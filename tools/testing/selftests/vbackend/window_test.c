@@ -352,6 +352,53 @@ TEST_F(window, mmap_outside_window_einval)
 	}
 }
 
+/* Guest memory is never executable: PROT_EXEC (even W+X) is EPERM. */
+TEST_F(window, mmap_exec_eperm)
+{
+	size_t ps = self->psz;
+	unsigned char *p;
+	__u64 off;
+
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, GPA, ps, &off,
+				   NULL));
+	EXPECT_EQ(EPERM, mmap_errno(ps, PROT_READ | PROT_EXEC, MAP_SHARED,
+				    self->be, off));
+	EXPECT_EQ(EPERM, mmap_errno(ps, PROT_READ | PROT_WRITE | PROT_EXEC,
+				    MAP_SHARED, self->be, off));
+	/* nor later */
+	p = map_window(self, 0, ps, PROT_READ | PROT_WRITE, off);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, ps, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+}
+
+/*
+ * An O_RDONLY session maps a read-only window (MAP_SHARED, PROT_READ) and
+ * sees the guest's data; PROT_WRITE needs an O_RDWR session (EACCES).
+ */
+TEST_F(window, rdonly_session_maps_readonly)
+{
+	size_t ps = self->psz;
+	unsigned char *p;
+	__u64 off;
+	int ro;
+
+	ro = open(VB_DEV_PATH, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	vb_close(&self->be);
+	ASSERT_EQ(0, vb_bind_vmm(ro, self->vmm));
+	self->be = ro;
+	ASSERT_EQ(1, pwrite(self->memfd, "r", 1, 2 * ps));
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ, GPA,
+				   4 * ps, &off, NULL));
+	p = map_window(self, 0, 4 * ps, PROT_READ, off);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_EQ('r', p[2 * ps]);
+	EXPECT_EQ(EACCES, mmap_errno(ps, PROT_READ | PROT_WRITE, MAP_SHARED,
+				     self->be, off));
+}
+
 TEST_F(window, unmap_then_touch_sigbus)
 {
 	volatile unsigned char *p;
@@ -750,7 +797,7 @@ TEST_F(window, add_memory_sealed_readonly)
 	fd = memfd_create("vbackend-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, 2 * ps));
-	ASSERT_EQ(0, fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+	ASSERT_EQ(0, fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_WRITE));
 	EXPECT_EQ(-1, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, fd, 0))
 		TH_LOG("a write-sealed memfd was taken as writable memory");
 	ASSERT_EQ(0, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, fd,
@@ -762,6 +809,261 @@ TEST_F(window, add_memory_sealed_readonly)
 	EXPECT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ, RO_GPA,
 				   ps, NULL, NULL));
 	close(fd);
+}
+
+/* A read-only, write-sealed memfd of @npages pages holding @c; -1 on error. */
+static int sealed_memfd(size_t ps, size_t npages, char c)
+{
+	int fd = memfd_create("vbackend-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, npages * ps) ||
+	    pwrite(fd, &c, 1, 0) != 1 || pwrite(fd, &c, 1, ps) != 1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A region that ends exactly at 2^64 still overlaps what covers its pages,
+ * in either registration order, so no writable window can reach the pages
+ * of a read-only, write-sealed memfd through a second region.
+ */
+TEST_F(window, add_memory_overlap_at_top_eexist)
+{
+	size_t ps = self->psz;
+	const __u64 top2 = -2ULL * ps, top4 = -4ULL * ps;
+	unsigned char *p;
+	int ro, rw;
+	__u64 off;
+	char c;
+
+	ro = sealed_memfd(ps, 2, 'S');
+	ASSERT_LE(0, ro);
+	rw = vb_memfd(4 * ps);
+	ASSERT_LE(0, rw);
+
+	/* the sealed memfd at the top, then a writable one over it */
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, top2, 2 * ps, 0, ro,
+				    VBACKEND_VMM_MEM_F_READONLY));
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, top4, 4 * ps, 0, rw, 0));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, top2, 2 * ps, 0, rw, 0));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, top2 + ps, ps, 0, rw, 0));
+	EXPECT_EQ(EEXIST, errno);
+	/* below it is fine */
+	EXPECT_EQ(0, vmm_add_memory(self->vmm, top4, 2 * ps, 0, rw, 0));
+
+	/* the window over the sealed pages is read-only, whatever region */
+	EXPECT_EQ(-1, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				    VBACKEND_WINDOW_F_WRITE, top2, ps,
+				    NULL, NULL));
+	EXPECT_EQ(EACCES, errno);
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, top4, 2 * ps,
+				   &off, NULL));
+	p = map_window(self, 0, 2 * ps, PROT_READ | PROT_WRITE, off);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, vb_touch(p + ps, true, 'W'));
+	ASSERT_EQ(1, pread(ro, &c, 1, 0));
+	EXPECT_EQ('S', c);
+	ASSERT_EQ(1, pread(ro, &c, 1, ps));
+	EXPECT_EQ('S', c);
+	close(ro);
+	close(rw);
+}
+
+/* The same with the writable region registered first. */
+TEST_F(window, add_memory_overlap_at_top_reverse_eexist)
+{
+	size_t ps = self->psz;
+	int ro, rw;
+
+	ro = sealed_memfd(ps, 2, 'S');
+	ASSERT_LE(0, ro);
+	rw = vb_memfd(4 * ps);
+	ASSERT_LE(0, rw);
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, -4ULL * ps, 4 * ps, 0, rw, 0));
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, -2ULL * ps, 2 * ps, 0, ro,
+				     VBACKEND_VMM_MEM_F_READONLY));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, -5ULL * ps, 2 * ps, 0, ro,
+				     VBACKEND_VMM_MEM_F_READONLY));
+	EXPECT_EQ(EEXIST, errno);
+	close(ro);
+	close(rw);
+}
+
+/* A memfd of @npages pages that can still take seals; -1 on error. */
+static int sealable_memfd(size_t ps, size_t npages)
+{
+	int fd = memfd_create("vbackend-sealable",
+			      MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, npages * ps) || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A writable registration is a writable shared mapping of the memfd:
+ * F_SEAL_WRITE fails with EBUSY while it exists, as it would for a
+ * MAP_SHARED PROT_WRITE mmap(), even before the backend touched a page.
+ * A read-only registration does not stand in the way, and the writable one
+ * stops doing so once the frontend is gone.
+ */
+TEST_F(window, writable_region_blocks_seal_write)
+{
+	size_t ps = self->psz;
+	int rw, ro;
+
+	rw = sealable_memfd(ps, 2);
+	ASSERT_LE(0, rw);
+	ro = sealable_memfd(ps, 2);
+	ASSERT_LE(0, ro);
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, rw, 0));
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, RO_GPA + 2 * ps, 2 * ps, 0, ro,
+				    VBACKEND_VMM_MEM_F_READONLY));
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, RO_GPA, 2 * ps,
+				   NULL, NULL));
+
+	EXPECT_EQ(-1, fcntl(rw, F_ADD_SEALS, F_SEAL_WRITE))
+		TH_LOG("F_SEAL_WRITE granted while the backend may write");
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(0, fcntl(rw, F_GET_SEALS) & F_SEAL_WRITE);
+	EXPECT_EQ(0, fcntl(ro, F_ADD_SEALS, F_SEAL_WRITE));
+
+	/* the frontend dies: the memfd is the VMM's alone again */
+	vb_close(&self->vmm);
+	EXPECT_EQ(0, fcntl(rw, F_ADD_SEALS, F_SEAL_WRITE));
+	close(rw);
+	close(ro);
+}
+
+/*
+ * F_SEAL_FUTURE_WRITE after a writable registration: no new writable
+ * window (EPERM), no new writable mmap() of an old one (EPERM, and no
+ * mprotect() to writable), read-only ones still; what was mapped writable
+ * before the seal stays so, as with a memfd.
+ */
+TEST_F(window, future_write_seal_stops_new_writable_windows)
+{
+	size_t ps = self->psz;
+	unsigned char *old, *ro;
+	__u64 off, off2;
+	int fd;
+	char c;
+
+	fd = sealable_memfd(ps, 2);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, fd, 0));
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, RO_GPA, 2 * ps,
+				   &off, NULL));
+	old = map_window(self, 0, ps, PROT_READ | PROT_WRITE, off);
+	ASSERT_NE(MAP_FAILED, old);
+
+	ASSERT_EQ(0, fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+	EXPECT_EQ(-1, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				    VBACKEND_WINDOW_F_WRITE, RO_GPA, ps,
+				    NULL, NULL));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(EPERM, mmap_errno(ps, PROT_READ | PROT_WRITE, MAP_SHARED,
+				    self->be, off + ps));
+	ro = map_window(self, 1, ps, PROT_READ, off + ps);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-1, mprotect(ro, ps, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ, RO_GPA,
+				   ps, &off2, NULL));
+
+	EXPECT_EQ(0, vb_touch(old, true, 'o'));
+	ASSERT_EQ(1, pread(fd, &c, 1, 0));
+	EXPECT_EQ('o', c);
+	close(fd);
+}
+
+/*
+ * Only memfds that can no longer shrink are guest memory (EBADFD), writable
+ * or read-only: a registered page is never past EOF, where the VMM's view
+ * and the backend's would part.
+ */
+TEST_F(window, add_memory_needs_seal_shrink)
+{
+	size_t ps = self->psz;
+	int plain, sealable, grow;
+
+	plain = memfd_create("vbackend-plain", MFD_CLOEXEC);
+	ASSERT_LE(0, plain);
+	ASSERT_EQ(0, ftruncate(plain, 2 * ps));
+	sealable = sealable_memfd(ps, 2);	/* F_SEAL_SHRINK already */
+	ASSERT_LE(0, sealable);
+	grow = memfd_create("vbackend-grow", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ASSERT_LE(0, grow);
+	ASSERT_EQ(0, ftruncate(grow, 2 * ps));
+	ASSERT_EQ(0, fcntl(grow, F_ADD_SEALS, F_SEAL_GROW));
+
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, plain, 0));
+	EXPECT_EQ(EBADFD, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, plain,
+				     VBACKEND_VMM_MEM_F_READONLY));
+	EXPECT_EQ(EBADFD, errno);
+	EXPECT_EQ(-1, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, grow, 0));
+	EXPECT_EQ(EBADFD, errno);
+	EXPECT_EQ(0, vmm_add_memory(self->vmm, RO_GPA, 2 * ps, 0, sealable, 0));
+	/* and the file can no longer be cut under the region */
+	EXPECT_EQ(-1, ftruncate(sealable, ps));
+	EXPECT_EQ(EPERM, errno);
+	close(plain);
+	close(sealable);
+	close(grow);
+}
+
+/*
+ * The documented punch-hole rule: a page a window already faulted stays
+ * held and keeps what the backend sees, though the VMM's memfd now reads
+ * zeroes there; a page no window faulted yet is the memfd's current one;
+ * the held page goes when the frontend does.
+ */
+TEST_F(window, punch_hole_keeps_faulted_pages)
+{
+	size_t ps = self->psz;
+	struct vb_stats st;
+	unsigned char *p;
+	__u64 off;
+	char c;
+
+	if (vb_stats_read(&st))
+		SKIP(return, "no %s", VB_STATS_PATH);
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, GPA, 2 * ps,
+				   &off, NULL));
+	p = map_window(self, 0, 2 * ps, PROT_READ | PROT_WRITE, off);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(1, pwrite(self->memfd, "v", 1, ps));
+	EXPECT_EQ(0, vb_touch(p, true, 'b'));
+	ASSERT_EQ(0, fallocate(self->memfd, FALLOC_FL_PUNCH_HOLE |
+			       FALLOC_FL_KEEP_SIZE, 0, 2 * ps));
+	ASSERT_EQ(1, pread(self->memfd, &c, 1, 0));
+	EXPECT_EQ(0, c);
+	EXPECT_EQ('b', p[0]);
+	/* the untouched page is the refilled one, not the punched one */
+	ASSERT_EQ(1, pwrite(self->memfd, "n", 1, ps));
+	EXPECT_EQ('n', p[ps]);
+	ASSERT_EQ(0, vb_stats_read(&st));
+	EXPECT_EQ(2, st.pages);
+	vb_close(&self->vmm);
+	ASSERT_EQ(0, vb_stats_read(&st));
+	EXPECT_EQ(0, st.pages);
 }
 
 TEST_F(window, add_memory_max_regions)
