@@ -159,10 +159,11 @@ long vbackend_window_map(struct vbackend_session *s, void __user *uarg)
 	w->pgoff = s->next_pgoff;
 	s->next_pgoff = end;
 	atomic_long_inc(&vbackend_stats.windows);
-	mutex_unlock(&s->lock);
-
+	/* once unlocked, a WINDOW_UNMAP of a guessed id may free @w */
 	uw.offset = (u64)w->pgoff << PAGE_SHIFT;
 	uw.id = w->id;
+	mutex_unlock(&s->lock);
+
 	return VBACKEND_ARGS_OUT(uarg, uw);
 
 out_unlock:
