@@ -284,7 +284,31 @@ static unsigned int vbackend_evq_take(struct vbackend_evq *q,
 	return i;
 }
 
-/* copy_to_user() failed: put the traps of @ev back at the queue's head. */
+/* The queue's own node of a non-trap record, or NULL (interrupts). */
+static struct vbackend_evnode *vbackend_evq_own_node(struct vbackend_evq *q,
+						     u32 type)
+{
+	switch (type) {
+	case VBACKEND_EVENT_PEER_GONE:
+		return &q->gone;
+	case VBACKEND_EVENT_PEER_BOUND:
+		return &q->bound;
+	case VBACKEND_EVENT_RESET:
+		return &q->reset;
+	case VBACKEND_EVENT_ERROR:
+		return &q->failed;
+	case VBACKEND_EVENT_NOTIFIERS:
+		return &q->notifiers;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * copy_to_user() failed: put the records of @ev back at the queue's head,
+ * in order. An interrupt record's node belongs to an interrupt that may be
+ * gone by now: it is not requeued.
+ */
 static void vbackend_evq_untake(struct vbackend_evq *q,
 				const struct vbackend_event *ev,
 				unsigned int nr)
@@ -294,8 +318,13 @@ static void vbackend_evq_untake(struct vbackend_evq *q,
 
 	lockdep_assert_held(&q->lock);
 	for (i = nr; i-- > 0;) {
-		if (ev[i].type != VBACKEND_EVENT_TRAP)
+		if (ev[i].type != VBACKEND_EVENT_TRAP) {
+			n = vbackend_evq_own_node(q, ev[i].type);
+			/* unless pushed again meanwhile */
+			if (n && list_empty(&n->link))
+				list_add(&n->link, &q->queued);
 			continue;
+		}
 		list_for_each_entry_safe(n, tmp, &q->inflight, link) {
 			if (container_of(n, struct vbackend_trap_req, node)->seq == ev[i].seq) {
 				list_move(&n->link, &q->queued);
