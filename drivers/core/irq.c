@@ -124,6 +124,9 @@ static int vbackend_irq_insert(struct vbackend_session *s,
 	return ret;
 }
 
+static void vbackend_irq_remove(struct vbackend_session *s,
+				struct vbackend_irqfd *irq);
+
 /**
  * vbackend_irq_add() - VBACKEND_IRQ_ADD
  * @s: session
@@ -162,7 +165,16 @@ long vbackend_irq_add(struct vbackend_session *s, void __user *uarg)
 	ui.id = irq->id;
 	vbackend_session_notifiers_changed(s);
 	mutex_unlock(&s->lock);
-	return VBACKEND_ARGS_OUT(uarg, ui);
+	ret = VBACKEND_ARGS_OUT(uarg, ui);
+	/* the caller cannot know the id: take it back, as IRQ_DEL */
+	if (ret && !vbackend_session_backend_lock(s)) {
+		if (xa_load(&s->irqs, ui.id) == irq) {
+			vbackend_irq_remove(s, irq);
+			vbackend_session_notifiers_changed(s);
+		}
+		mutex_unlock(&s->lock);
+	}
+	return ret;
 
 out_put:
 	eventfd_ctx_put(irq->ctx);

@@ -147,6 +147,9 @@ static int vbackend_kick_parse(const struct vbackend_kick *uk,
 	return 0;
 }
 
+static void vbackend_kick_remove(struct vbackend_session *s,
+				 struct vbackend_kick_entry *k);
+
 /**
  * vbackend_kick_add() - VBACKEND_KICK_ADD
  * @s: session
@@ -194,7 +197,16 @@ long vbackend_kick_add(struct vbackend_session *s, void __user *uarg)
 	uk.id = k->id;
 	vbackend_session_notifiers_changed(s);
 	mutex_unlock(&s->lock);
-	return VBACKEND_ARGS_OUT(uarg, uk);
+	ret = VBACKEND_ARGS_OUT(uarg, uk);
+	/* the caller cannot know the id: take the kick back, as KICK_DEL */
+	if (ret && !vbackend_session_backend_lock(s)) {
+		if (xa_load(&s->kicks, uk.id) == k) {
+			vbackend_kick_remove(s, k);
+			vbackend_session_notifiers_changed(s);
+		}
+		mutex_unlock(&s->lock);
+	}
+	return ret;
 
 out_unlock:
 	mutex_unlock(&s->lock);

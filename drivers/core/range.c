@@ -66,6 +66,9 @@ bool vbackend_range_covers(struct vbackend_session *s, u8 space, u64 addr,
 	return found;
 }
 
+static void vbackend_range_remove(struct vbackend_session *s,
+				  struct vbackend_range *r);
+
 /**
  * vbackend_trap_add() - VBACKEND_TRAP_ADD
  * @s: session
@@ -125,7 +128,18 @@ long vbackend_trap_add(struct vbackend_session *s, void __user *uarg)
 	atomic_long_inc(&vbackend_stats.traps);
 	t.id = r->id;
 	mutex_unlock(&s->lock);
-	return VBACKEND_ARGS_OUT(uarg, t);
+	ret = VBACKEND_ARGS_OUT(uarg, t);
+	/* the caller cannot know the id: take the range back, as TRAP_DEL */
+	if (ret && !vbackend_session_backend_lock(s)) {
+		if (xa_load(&s->traps, t.id) == r &&
+		    !vbackend_kicks_in(s, r->space, r->start, r->last)) {
+			if (s->prov->range_release)
+				s->prov->range_release(s, r->space, r->start, r->last);
+			vbackend_range_remove(s, r);
+		}
+		mutex_unlock(&s->lock);
+	}
+	return ret;
 
 out_unlock:
 	mutex_unlock(&s->lock);

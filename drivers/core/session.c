@@ -257,6 +257,11 @@ long vbackend_session_bind(struct vbackend_session *s, void __user *uarg)
 		ret = PTR_ERR(prov);
 		goto out;
 	}
+	/* before binding: a bound session must not report -EFAULT */
+	b.provider = prov->id;
+	ret = VBACKEND_ARGS_OUT(uarg, b);
+	if (ret)
+		goto out;
 
 	mutex_lock(&s->lock);
 	if (s->role != VBACKEND_ROLE_UNBOUND) {
@@ -270,10 +275,6 @@ long vbackend_session_bind(struct vbackend_session *s, void __user *uarg)
 			smp_store_release(&s->role, VBACKEND_ROLE_BACKEND);
 	}
 	mutex_unlock(&s->lock);
-	if (!ret) {
-		b.provider = prov->id;
-		ret = VBACKEND_ARGS_OUT(uarg, b);
-	}
 out:
 	kfree(target);
 	return ret;

@@ -103,6 +103,9 @@ static int vbackend_window_parse(const struct vbackend_window *uw)
 	return 0;
 }
 
+static void vbackend_window_revoke(struct vbackend_session *s,
+				   struct vbackend_win *w);
+
 /**
  * vbackend_window_map() - VBACKEND_WINDOW_MAP
  * @s: session
@@ -159,11 +162,22 @@ long vbackend_window_map(struct vbackend_session *s, void __user *uarg)
 	w->pgoff = s->next_pgoff;
 	s->next_pgoff = end;
 	atomic_long_inc(&vbackend_stats.windows);
-	mutex_unlock(&s->lock);
-
+	/* once unlocked, a WINDOW_UNMAP of a guessed id may free @w */
 	uw.offset = (u64)w->pgoff << PAGE_SHIFT;
 	uw.id = w->id;
-	return VBACKEND_ARGS_OUT(uarg, uw);
+	mutex_unlock(&s->lock);
+
+	ret = VBACKEND_ARGS_OUT(uarg, uw);
+	/* the caller cannot know the id: take it back, as WINDOW_UNMAP */
+	if (ret && !vbackend_session_backend_lock(s)) {
+		if (xa_load(&s->windows, uw.id) == w) {
+			xa_erase(&s->windows, uw.id);
+			vbackend_window_revoke(s, w);
+			vbackend_window_put(w);
+		}
+		mutex_unlock(&s->lock);
+	}
+	return ret;
 
 out_unlock:
 	mutex_unlock(&s->lock);

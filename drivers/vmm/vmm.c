@@ -173,9 +173,12 @@ static vm_fault_t vbackend_vmm_window_fault(struct vbackend_session *s,
 {
 	struct vbackend_vmm_frontend *fe = s->prov_data;
 	unsigned long pfn;
+	int ret;
 
-	if (vbackend_vmm_mem_pfn(&fe->mem, gpa, &pfn))
-		return VM_FAULT_SIGBUS;
+	/* -ENOMEM is VM_FAULT_OOM: the access is retried, not a SIGBUS */
+	ret = vbackend_vmm_mem_pfn(&fe->mem, gpa, &pfn);
+	if (ret)
+		return vmf_error(ret);
 	return vmf_insert_pfn(vma, addr, pfn);
 }
 
