@@ -8,7 +8,7 @@
 # Boot the test guest under QEMU TCG (no KVM, no network, no disk). The
 # console (ttyS0) goes to CONSOLE_LOG (-v: to stdout too); the guest's
 # result port (ttyS1) goes to RESULTS_LOG. -S streams the result lines
-# ("ok", "not ok", "Bail out!", "# time:") to stdout while the guest runs,
+# ("ok", "not ok", "Bail out!", "# time:", "# faults:") to stdout while the guest runs,
 # marked "[LABEL] " unless LABEL is empty: "ok - [6.12] trap.batch_of_eight".
 # -q boots with "quiet" (the demo).
 # -m: guest RAM (default 1024M). -s: vCPUs (default 2). -a: the whole
@@ -74,7 +74,7 @@ if [ "$stream" = 1 ]; then
 		sed -un -E -e 's/\r//g' \
 			-e "s/^((not )?ok( [0-9]+)?( -)?) /\\1 $mark/p" \
 			-e "s/^(Bail out!.*)/${mark}\\1/p" \
-			-e "s/^# time: /# time: $mark/p" &
+			-e "s/^# (time|faults): /# \\1: $mark/p" &
 	spid=$!
 fi
 status=0
