@@ -141,6 +141,17 @@ wait_key() {
 	done
 }
 
+# wait_change DOMAIN KEY OLD SECS: until the domU's KEY is no longer OLD;
+# fails on timeout
+wait_change() {
+	local deadline=$((SECONDS + $4)) d
+	d=$(domid "$1") || return 1
+	while [ "$(key "$1" "$2")" = "$3" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		timeout 5 xenstore-watch -n 2 "/local/domain/$d/data/vbtest/$2" >/dev/null 2>&1
+	done
+}
+
 # wait_path PATH SECS: until the xenstore PATH exists; prints its value,
 # fails on timeout. Like wait_key, on a watch.
 wait_path() {
