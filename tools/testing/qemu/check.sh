@@ -149,8 +149,16 @@ xen_topology() {
 # [xen-debug]: the debug kernel as the Xen topology's dom0: frontend
 # destroyed mid-I/O, backend kill -9 with a vCPU waiting, the fault
 # injection of the Xen bind, kmemleak, rmmod; any kernel report fails it.
+# Not run by default yet: the KASAN debug kernel dies as a PV dom0 at its
+# first instruction (its KASAN shadow is not mapped yet in Xen PV's early
+# boot: "d0v0 Unhandled: vec 14, #PF" on the shadow of start_info).
+# XEN_DEBUG=1 runs it anyway.
 xen_debug() {
 	local status=0 faults=()
+	if [ "${XEN_DEBUG:-0}" != 1 ]; then
+		tap 0 "xen-debug: the Xen topology with the debug kernel as dom0 # SKIP the KASAN debug kernel crashes as a Xen PV dom0 in early boot (no KASAN shadow yet); XEN_DEBUG=1 runs it"
+		return 0
+	fi
 	if ! tools/testing/xen/run.sh --probe -m "$VB_BUILD/vbackend-debug.ko"; then
 		tap 1 "xen-debug: vbackend.ko for the debug kernel has a Xen provider"
 		return 0
