@@ -251,7 +251,7 @@ boot() {
 		-r "$results" -t "$QEMU_TIMEOUT" -S "$mark" "${qargs[@]}" || status=$?
 	echo "# $label: QEMU exited with status $status"
 	VERDICT_ARGS+=(-g "$label:$console:$results:$status")
-	phase "$label guest"
+	phase "guest $label"
 }
 
 # boot_line LABEL KVER: the kselftests and virtio tests on that kernel line
