@@ -8,6 +8,7 @@
 # "ok"/"not ok" line (and appends it to $HOST_TAP when set), followed by the
 # offending lines as "#" diagnostics. Full logs: build/lint/*.log.
 # Exit status: non-zero when any check failed.
+# shellcheck disable=SC2317 # the checks are called as lint_$1
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"

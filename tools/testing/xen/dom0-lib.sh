@@ -264,7 +264,7 @@ attach_pid() {
 dump_logs() {
 	local f
 	for f in "$LOGS"/guest-*.log /var/log/vbackend/*.log; do
-		[ -f "$f" ] && [ ! -L "$f" ] || continue
+		if [ ! -f "$f" ] || [ -L "$f" ]; then continue; fi
 		say "===== $f ====="
 		sed "s|^|${f##*/}: |" "$f" | tr -d '\r' >&3
 	done
