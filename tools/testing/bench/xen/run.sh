@@ -29,7 +29,8 @@
 # (result and blkbench lines, the domUs' consoles, dmesg), the table in
 # build/bench-xen-results.log. Exit status: without --no-verdict,
 # verdict.sh's (functional failures only, never timings); with it, QEMU's.
-# Environment: TEST_KVER, XEN_TIMEOUT (QEMU's, 900 s), VB_BUILD.
+# Environment: TEST_KVER, XEN_TIMEOUT (QEMU's, 900 s), XEN_CPUS (the
+# machine's CPUs, 4, as the topology's), VB_BUILD.
 set -euo pipefail
 # shellcheck source=tools/testing/qemu/lib.sh
 . "$(dirname "$0")/../../qemu/lib.sh"
@@ -98,7 +99,7 @@ echo "# xenbench: booting Xen 4.17 + dom0 under QEMU TCG, $rounds rounds x 5 tes
 	"(timeout ${XEN_TIMEOUT}s); console: ${console#"$VB_TOP"/}"
 start=$SECONDS
 status=0
-"$VB_TOP/tools/testing/qemu/run-qemu.sh" -k "$out/xen" -m 3072M \
+"$VB_TOP/tools/testing/qemu/run-qemu.sh" -k "$out/xen" -m 3072M -s "${XEN_CPUS:-4}" \
 	-a "console=com1 console_timestamps=boot dom0_mem=1536M,max:1536M loglvl=all guest_loglvl=all" \
 	-i "/boot/vmlinuz-$kver console=hvc0 earlyprintk=xen panic=-1 rdinit=/xenbench-init,$out/dom0-bench.cpio.gz" \
 	-l "$console" -r "$results" -t "$XEN_TIMEOUT" -S xenbench || status=$?
