@@ -22,7 +22,7 @@ pkgs=(
 	kmod
 	xz-utils		# unpacks linux-source-6.1
 	gcc-multilib		# the i386 half of make abi-test
-	flex bison bc libelf-dev	# the debug kernel (tools/testing/debug-kernel)
+	flex bison bc libelf-dev patch	# the debug kernel (tools/testing/debug-kernel)
 	libc6-dev		# static test binaries
 	perl			# checkpatch.pl
 	xen-hypervisor-4.17-amd64	# the Xen topology (make check, make bench)
