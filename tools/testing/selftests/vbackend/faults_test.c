@@ -212,11 +212,6 @@ static int count_fds(void)
 	return n - 1;	/* the directory's own descriptor */
 }
 
-static bool stats_equal(const struct vb_stats *a, const struct vb_stats *b)
-{
-	return !memcmp(a, b, sizeof(*a));
-}
-
 static void stats_fmt(const struct vb_stats *st, char *buf, size_t len)
 {
 	snprintf(buf, len,
@@ -237,6 +232,7 @@ FIXTURE(faults) {
 	int efd;	/* the fixture's kick */
 	int irq_efd;	/* the fixture's interrupt */
 	long refcnt0;
+	struct vb_stats st0;	/* before setup: a dom0's own backends */
 	long pgsz;
 	__u32 trap_id;
 	__u32 kick_id;
@@ -246,7 +242,6 @@ FIXTURE(faults) {
 FIXTURE_SETUP(faults)
 {
 	const char *missing = NULL;
-	struct vb_stats st;
 
 	self->fail = -1;
 	self->vmm = -1;
@@ -258,7 +253,7 @@ FIXTURE_SETUP(faults)
 		VB_SETUP_SKIP("no %s: kernel without CONFIG_FAULT_INJECTION",
 			      FAIL_NTH);
 	VB_REQUIRE_DEVICE();
-	if (vb_stats_read(&st))
+	if (vb_stats_read(&self->st0))
 		VB_SETUP_SKIP("no %s: debugfs not mounted", VB_STATS_PATH);
 	if (fi_setup(&self->fi, &missing)) {
 		fi_restore(&self->fi);
@@ -303,7 +298,7 @@ FIXTURE_TEARDOWN(faults)
 	}
 	if (self->fi_set)
 		fi_restore(&self->fi);
-	VB_EXPECT_NO_LEAKS(self->refcnt0);
+	VB_EXPECT_STATS_BACK(&self->st0, self->refcnt0);
 }
 
 /* ---- the loop ------------------------------------------------------- */
@@ -408,13 +403,13 @@ static int run_path(struct __test_metadata *_metadata,
 			/* give deferred frees (RCU, task work) a moment */
 			for (int i = 0; i < 100; i++) {
 				ASSERT_EQ(0, vb_stats_read(&after));
-				if (stats_equal(&before, &after))
+				if (vb_stats_equal(&before, &after))
 					break;
 				vb_sleep_ms(10);
 			}
 			stats_fmt(&before, b1, sizeof(b1));
 			stats_fmt(&after, b2, sizeof(b2));
-			ASSERT_TRUE(stats_equal(&before, &after))
+			ASSERT_TRUE(vb_stats_equal(&before, &after))
 				TH_LOG("%s: fault point %d (%s) left objects behind:\n  before: %s\n  after:  %s",
 				       p->name, n, strerrorname_np(err), b1, b2);
 			fds1 = count_fds();
@@ -610,14 +605,9 @@ static int check_close(FIXTURE_DATA(faults) *self, void *ctx)
 	struct octx *c = ctx;
 	struct vb_stats st;
 
-	for (int i = 0; i < 200; i++) {
-		if (vb_stats_read(&st))
-			return -1;
-		if (stats_equal(&st, &c->st0))
-			return 0;
-		vb_sleep_ms(10);
-	}
-	return -1;
+	if (vb_stats_wait_equal(&st, &c->st0, 2000))
+		return -1;
+	return vb_stats_equal(&st, &c->st0) ? 0 : -1;
 }
 
 TEST_F_TIMEOUT(faults, open_close, FAULTS_TIMEOUT)

@@ -673,28 +673,40 @@ static inline int vb_stats_read(struct vb_stats *st)
 	return 0;
 }
 
-static inline bool vb_stats_zero(const struct vb_stats *st)
+static inline bool vb_stats_equal(const struct vb_stats *a,
+				  const struct vb_stats *b)
 {
-	return !st->sessions && !st->windows && !st->traps && !st->kicks &&
-	       !st->irqs && !st->pending && !st->regions && !st->pages;
+	return a->sessions == b->sessions && a->windows == b->windows &&
+	       a->traps == b->traps && a->kicks == b->kicks &&
+	       a->irqs == b->irqs && a->pending == b->pending &&
+	       a->regions == b->regions && a->pages == b->pages;
 }
 
 /*
- * Poll the stats until every counter is zero, for at most @ms (teardown
- * may race with deferred frees). Return: -1 without stats, else 0 with the
+ * Poll the stats until they equal *@want, for at most @ms (teardown may
+ * race with deferred frees). Return: -1 without stats, else 0 with the
  * last reading in *@st.
  */
-static inline int vb_stats_wait_zero(struct vb_stats *st, int ms)
+static inline int vb_stats_wait_equal(struct vb_stats *st,
+				      const struct vb_stats *want, int ms)
 {
 	long deadline = vb_now_ms() + ms;
 
 	for (;;) {
 		if (vb_stats_read(st))
 			return -1;
-		if (vb_stats_zero(st) || vb_now_ms() > deadline)
+		if (vb_stats_equal(st, want) || vb_now_ms() > deadline)
 			return 0;
 		vb_sleep_ms(10);
 	}
+}
+
+/* vb_stats_wait_equal() until every counter is zero */
+static inline int vb_stats_wait_zero(struct vb_stats *st, int ms)
+{
+	static const struct vb_stats zero;
+
+	return vb_stats_wait_equal(st, &zero, ms);
 }
 
 /*
@@ -746,29 +758,39 @@ static inline long vb_refcnt_wait(long want, int ms)
 
 /*
  * Leak check for FIXTURE_TEARDOWN(), once every descriptor and mapping of
- * the test is gone: every stats counter is back to zero and the module
- * reference count to the baseline taken in setup. EXPECT only: an ASSERT
- * in teardown would jump back into the harness and run teardown again.
+ * the test is gone: every stats counter is back to *@st0 (a reading taken
+ * in setup: sessions that other programs hold, a Xen dom0's backends, stay
+ * counted) and the module reference count to @refcnt0. EXPECT only: an
+ * ASSERT in teardown would jump back into the harness and run teardown
+ * again.
  */
-#define VB_EXPECT_NO_LEAKS(refcnt0) do {				\
+#define VB_EXPECT_STATS_BACK(st0, refcnt0) do {				\
+	const struct vb_stats *__st0 = (st0);				\
 	long __rc0 = (refcnt0);						\
 	struct vb_stats __st;						\
 	long __rc;							\
 									\
-	if (!vb_stats_wait_zero(&__st, 2000)) {				\
-		EXPECT_EQ(0, __st.sessions);				\
-		EXPECT_EQ(0, __st.windows);				\
-		EXPECT_EQ(0, __st.traps);				\
-		EXPECT_EQ(0, __st.kicks);				\
-		EXPECT_EQ(0, __st.irqs);				\
-		EXPECT_EQ(0, __st.pending);				\
-		EXPECT_EQ(0, __st.regions);				\
-		EXPECT_EQ(0, __st.pages);				\
+	if (!vb_stats_wait_equal(&__st, __st0, 2000)) {			\
+		EXPECT_EQ(__st0->sessions, __st.sessions);		\
+		EXPECT_EQ(__st0->windows, __st.windows);		\
+		EXPECT_EQ(__st0->traps, __st.traps);			\
+		EXPECT_EQ(__st0->kicks, __st.kicks);			\
+		EXPECT_EQ(__st0->irqs, __st.irqs);			\
+		EXPECT_EQ(__st0->pending, __st.pending);		\
+		EXPECT_EQ(__st0->regions, __st.regions);		\
+		EXPECT_EQ(__st0->pages, __st.pages);			\
 	}								\
 	if (__rc0 >= 0) {						\
 		__rc = vb_refcnt_wait(__rc0, 2000);			\
 		EXPECT_EQ(__rc0, __rc);					\
 	}								\
+} while (0)
+
+/* VB_EXPECT_STATS_BACK() to zero: the test was the only user */
+#define VB_EXPECT_NO_LEAKS(refcnt0) do {				\
+	static const struct vb_stats __zero;				\
+									\
+	VB_EXPECT_STATS_BACK(&__zero, (refcnt0));			\
 } while (0)
 
 /* ---- faults on mappings ------------------------------------------------ */
