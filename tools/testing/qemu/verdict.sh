@@ -12,8 +12,8 @@
 #  - it powered off by itself (QEMU_STATUS 0, "vbackend-guest: done" seen);
 #  - the module unloaded ("rmmod ok");
 #  - the kernel said nothing bad (BUG:, WARNING:, Oops, lockdep, refcount_t,
-#    KASAN, UBSAN, kmemleak, general protection, Call Trace) on the console
-#    or in the dmesg dump.
+#    KASAN, UBSAN, kmemleak, SLUB debugging's "BUG <cache> (...)", general
+#    protection, Call Trace) on the console or in the dmesg dump.
 # Result lines of a guest other than the first are prefixed with its label
 # ("[LABEL] "); -P: those of the first one too.
 # -n REASON: the guest was not booted (counts as one failure).
@@ -42,7 +42,7 @@ res=$tmp/results
 
 # Kernel messages carry a "[ seconds.micros]" stamp (CONFIG_PRINTK_TIME);
 # requiring it keeps test output such as "# WARNING: ..." out of the match.
-bad_re='\[ *[0-9]+\.[0-9]+\].*(BUG:|WARNING:|Oops|lockdep|refcount_t|KASAN:|UBSAN:|kmemleak: [0-9]+ new suspected|general protection|Call Trace)'
+bad_re='\[ *[0-9]+\.[0-9]+\].*(BUG:|BUG [^ ]+ \(|WARNING:|Oops|lockdep|refcount_t|KASAN:|UBSAN:|kmemleak: [0-9]+ new suspected|general protection|Call Trace)'
 # banners of the debug kernel that name a checker without reporting anything
 benign_re='RCU lockdep checking is enabled'
 
