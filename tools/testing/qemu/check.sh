@@ -9,7 +9,9 @@
 #        kselftests and the userspace tools, boot them in QEMU (the 6.1
 #        guest; the same tests on 6.12 [6.12], 6.12 PREEMPT_RT [6.12-rt]
 #        and the debug kernel [debug]; then the Xen topology of
-#        tools/testing/xen [xen] when vbackend.ko has a Xen provider), and
+#        tools/testing/xen [xen] when vbackend.ko has a Xen provider, and
+#        again with the debug kernel's xen-dom0 variant as dom0
+#        [xen-debug]), and
 #        print the verdict: "N passed, N failed, N skipped". Every result
 #        line is printed as its check finishes (the guests' while they
 #        run, marked with the guest's label), and every phase says how long
@@ -76,14 +78,15 @@ step() {
 	return 1
 }
 
-# build_module KVER OUT: vbackend.ko for KVER (its headers), copied to OUT.
+# build_module KVER OUT [KDIR]: vbackend.ko for KVER, built against KDIR
+# (default KVER's headers), copied to OUT.
 # (No "make clean" between kernels: it would delete every *.ko under the
 # tree, build/ included; kbuild rebuilds on its own when KDIR changes.)
 build_module() {
-	local k=$1 out=$2 vm
+	local k=$1 out=$2 kdir=${3:-/lib/modules/$1/build} vm
 	[ -n "$k" ] || { echo "that kernel line is not installed (make deps installs it)"; return 1; }
 	rm -f vbackend.ko
-	"${MAKE:-make}" -C "/lib/modules/$k/build" M="$VB_TOP" modules || return 1
+	"${MAKE:-make}" -C "$kdir" M="$VB_TOP" modules || return 1
 	[ -f vbackend.ko ] || { echo "no vbackend.ko was built"; return 1; }
 	vm=$(modinfo -F vermagic vbackend.ko)
 	case $vm in
@@ -146,28 +149,29 @@ xen_topology() {
 	phase "xen topology"
 }
 
-# [xen-debug]: the debug kernel as the Xen topology's dom0: frontend
-# destroyed mid-I/O, backend kill -9 with a vCPU waiting, the fault
-# injection of the Xen bind, kmemleak, rmmod; any kernel report fails it.
-# Not run by default yet: the KASAN debug kernel dies as a PV dom0 at its
-# first instruction (its KASAN shadow is not mapped yet in Xen PV's early
-# boot: "d0v0 Unhandled: vec 14, #PF" on the shadow of start_info).
-# XEN_DEBUG=1 runs it anyway.
+# [xen-debug]: the debug kernel's xen-dom0 variant (lockdep, kmemleak,
+# UBSAN, SLUB debugging, DEBUG_OBJECTS; no KASAN, which Linux 6.1 cannot
+# run in a Xen PV kernel) as the Xen topology's dom0: frontend destroyed
+# mid-I/O, backend kill -9 with a vCPU waiting, the fault injection of the
+# Xen bind, kmemleak, rmmod; any kernel report fails it.
 xen_debug() {
-	local status=0 faults=()
-	if [ "${XEN_DEBUG:-0}" != 1 ]; then
-		tap 0 "xen-debug: the Xen topology with the debug kernel as dom0 # SKIP the KASAN debug kernel crashes as a Xen PV dom0 in early boot (no KASAN shadow yet); XEN_DEBUG=1 runs it"
+	local status=0 faults=() ko=$VB_BUILD/vbackend-xen-debug.ko
+	if ! tools/testing/xen/run.sh --probe -m "$VB_BUILD/vbackend.ko"; then
+		tap 0 "xen-debug: the Xen topology with the debug kernel as dom0 # SKIP vbackend.ko has no Xen provider"
 		return 0
 	fi
-	if ! tools/testing/xen/run.sh --probe -m "$VB_BUILD/vbackend-debug.ko"; then
+	step "build: the debug kernel's xen-dom0 variant and vbackend.ko for it" \
+		"$logs/debug-xen.log" build_debug "$DEBUG_XEN_CACHE" "$ko" --variant xen-dom0 || return 0
+	phase "xen-debug kernel build"
+	if ! tools/testing/xen/run.sh --probe -m "$ko"; then
 		tap 1 "xen-debug: vbackend.ko for the debug kernel has a Xen provider"
 		return 0
 	fi
 	[ ! -x "$VB_BUILD/tests-faults/faults_test" ] ||
 		faults=(--faults "$VB_BUILD/tests-faults/faults_test")
 	XEN_LABEL=xen-debug XEN_TIMEOUT=${XEN_DEBUG_TIMEOUT:-1200} \
-		tools/testing/xen/run.sh --debug-dom0 "$DEBUG_BZIMAGE" \
-		-m "$VB_BUILD/vbackend-debug.ko" "${faults[@]}" || status=$?
+		tools/testing/xen/run.sh --debug-dom0 "$DEBUG_XEN_BZIMAGE" -m "$ko" "${faults[@]}" ||
+		status=$?
 	VERDICT_ARGS+=(-g "xen-debug:$logs/xen-debug.log:$logs/xen-debug-results.log:$status")
 	phase "xen-debug topology"
 }
@@ -198,14 +202,21 @@ soak_check() {
 }
 
 # The debug kernel (KASAN, lockdep, kmemleak, UBSAN; built once and cached
-# outside the tree) and vbackend.ko for it.
+# outside the tree) and vbackend.ko for it; its xen-dom0 variant (the same
+# without KASAN, which a Xen PV kernel cannot run) for [xen-debug].
 DEBUG_CACHE=${VB_DEBUG_CACHE:-/var/cache/vbackend/debug-kernel}
 DEBUG_BZIMAGE=$DEBUG_CACHE/build/arch/x86/boot/bzImage
+DEBUG_XEN_CACHE=$DEBUG_CACHE-xen-dom0
+DEBUG_XEN_BZIMAGE=$DEBUG_XEN_CACHE/build/arch/x86/boot/bzImage
+
+# build_debug CACHE OUT [--variant V]: that debug kernel, and vbackend.ko
+# for it copied to OUT
 build_debug() {
-	"$VB_TOP/tools/testing/debug-kernel/build.sh" "$DEBUG_CACHE" || return 1
-	rm -f vbackend.ko "$VB_BUILD/vbackend-debug.ko"
-	"${MAKE:-make}" -C "$DEBUG_CACHE/build" M="$VB_TOP" modules || return 1
-	cp vbackend.ko "$VB_BUILD/vbackend-debug.ko"
+	local cache=$1 out=$2 k
+	shift 2
+	"$VB_TOP/tools/testing/debug-kernel/build.sh" "$@" "$cache" || return 1
+	k=$(cat "$cache/build/include/config/kernel.release") || return 1
+	build_module "$k" "$out" "$cache/build"
 }
 
 # libvbackend's host unit tests (ASan+UBSan, no kernel needed): each of
@@ -288,7 +299,8 @@ if [ "$mode" = check ]; then
 		soak_check
 		# everything again under KASAN, lockdep, kmemleak and UBSAN, then
 		# the fault injection on the same kernel
-		if step "build: debug kernel and vbackend.ko for it" "$logs/debug.log" build_debug; then
+		if step "build: debug kernel and vbackend.ko for it" "$logs/debug.log" \
+			build_debug "$DEBUG_CACHE" "$VB_BUILD/vbackend-debug.ko"; then
 			phase "debug kernel build"
 			boot debug "" "$VB_BUILD/tests" "$DEBUG_BZIMAGE" "$VB_BUILD/vbackend-debug.ko"
 			if [ -n "$(ls "$VB_BUILD/tests-faults")" ]; then
@@ -297,7 +309,7 @@ if [ "$mode" = check ]; then
 			fi
 		fi
 		xen_topology
-		[ ! -f "$VB_BUILD/vbackend-debug.ko" ] || xen_debug
+		xen_debug
 	else
 		VERDICT_ARGS=(-n "not booted, a build failed")
 	fi
