@@ -123,7 +123,8 @@ send_cmd() {
 }
 
 # wait_key DOMAIN KEY SECS [PATTERN]: until KEY is set (and matches the
-# extended regex PATTERN); prints its value, fails on timeout. Waits on a
+# extended regex PATTERN); prints its value, fails on timeout or when the
+# domain is gone (Xen destroys a domU that triple-faults). Waits on a
 # xenstore watch, not in a busy loop: another domU may be measuring.
 wait_key() {
 	local deadline=$((SECONDS + $3)) v d
@@ -135,6 +136,7 @@ wait_key() {
 			return 0
 		fi
 		[ "$SECONDS" -lt "$deadline" ] || { echo "$v"; return 1; }
+		xenstore-read "/local/domain/$d/name" >/dev/null 2>&1 || { echo "$v"; return 1; }
 		# returns at once (registration), then on a change; the timeout
 		# covers a change between the read above and the registration
 		timeout 5 xenstore-watch -n 2 "/local/domain/$d/data/vbtest/$2" >/dev/null 2>&1
@@ -197,11 +199,12 @@ ATTACH_JOB=""
 # one "# time:" line with the phases, each since xl create: the domain
 # built, its init running, the frontend helper's port published, the
 # backend serving, virtio_blk probed. A domU that does not reach its init
-# within BOOT_TIMEOUT s is destroyed and booted once more, with a line that
-# says so: nothing of vbackend has run in it or for it by then. Fails (with
+# within BOOT_TIMEOUT s (or dies before it) is destroyed and booted once
+# more, with a line that says so: nothing of vbackend has run in it or for
+# it by then. Fails (with
 # a result line) when it is not served.
 serve_domu() {
-	local name=$1 vcpus=$2 extra=$3 spec=$4 ramdisk=${5:-} try t0 d v
+	local name=$1 vcpus=$2 extra=$3 spec=$4 ramdisk=${5:-} try t0 d v why
 	local t_create t_init t_helper t_served
 	for try in 1 2; do
 		t0=$SECONDS
@@ -212,12 +215,17 @@ serve_domu() {
 		t_create=$((SECONDS - t0))
 		wait_key "$name" state "$BOOT_TIMEOUT" >/dev/null && break
 		console_tail "$name"
-		xl destroy "$name"
+		if domid "$name" >/dev/null; then
+			why="did not reach its init within ${BOOT_TIMEOUT} s"
+			xl destroy "$name"
+		else
+			why="died after $((SECONDS - t0)) s, before its init (Xen's console says how)"
+		fi
 		if [ "$try" = 2 ]; then
-			result 1 "$name: reached its init (not within ${BOOT_TIMEOUT} s, twice)"
+			result 1 "$name: reached its init (twice not: $why)"
 			return 1
 		fi
-		say "# $name did not reach its init within ${BOOT_TIMEOUT} s, before any vbackend code ran for it: booting it once more"
+		say "# $name $why, before any vbackend code ran for it: booting it once more"
 	done
 	t_init=$((SECONDS - t0))
 	d=$(domid "$name")
