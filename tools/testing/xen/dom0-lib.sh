@@ -143,6 +143,15 @@ wait_key() {
 	done
 }
 
+# not_done DOMAIN SECS: why a wait_key on DOMAIN failed, for a result line
+not_done() {
+	if domid "$1" >/dev/null; then
+		echo "timed out after ${2}s"
+	else
+		echo "$1 died (Xen's console says how)"
+	fi
+}
+
 # wait_change DOMAIN KEY OLD SECS: until the domU's KEY is no longer OLD;
 # fails on timeout
 wait_change() {
