@@ -23,7 +23,7 @@
 # -m: the module for the test kernel (default build/vbackend.ko, else
 # ./vbackend.ko); -b: where vbackend-sample and vbackend-info are (default
 # build/userspace); --mib: MiB domU1 writes (default 200).
-# Environment: TEST_KVER, XEN_TIMEOUT (QEMU's, 1500 s), XEN_CPUS (the
+# Environment: TEST_KVER, XEN_TIMEOUT (QEMU's, 2400 s), XEN_CPUS (the
 # machine's CPUs, 4), XEN_LABEL (the mark of its streamed result lines
 # and the name of its logs, "xen"), VB_BUILD.
 # Exit status: QEMU's (124: the machine did not power off in time).
@@ -66,7 +66,7 @@ kver=$(need_kver)
 logs=$VB_BUILD/logs
 out=$VB_BUILD/xen
 mkdir -p "$logs" "$out"
-XEN_TIMEOUT=${XEN_TIMEOUT:-1500}
+XEN_TIMEOUT=${XEN_TIMEOUT:-2400}
 # Four pCPUs. With two (as many as the host has cores), the 4-vCPU domU1
 # and domU2 triple-faulted mid-I/O in 2 runs of 2 (QEMU 7.2's nested SVM
 # under TCG; Xen's "dN Triple fault", no guest message): more vCPUs per
