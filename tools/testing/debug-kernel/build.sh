@@ -96,9 +96,12 @@ tarball_version() {
 	echo "$(basename "$TARBALL") ${v:-unknown} $(stat -c '%s %Y' "$TARBALL")"
 }
 TARVER=$(tarball_version)
+# the patches' sha256s, one a line: in the key, and listed in the source
+# tree they were applied to
+PATCHES=$(sha256sum "$HERE"/patches/*.patch | cut -d' ' -f1)
 KEY=$({
 	cat "${FRAGMENTS[@]}" | sha256sum
-	cat "$HERE"/patches/*.patch | sha256sum
+	echo "$PATCHES"
 	sha256sum <"$SELF"
 	echo "$TARVER"
 	gcc --version 2>/dev/null | head -n 1 || true
@@ -117,24 +120,21 @@ done
 [ -e /usr/include/gelf.h ] || die "missing libelf headers (apt-get install libelf-dev): objtool needs them"
 
 # --- the source -----------------------------------------------------------------
-# The patches applied to a source are listed in it (their sha256): a tree
-# patched differently is unpacked again, one not yet patched is patched in
-# place (kbuild then rebuilds only the files they touch).
-PATCHES=$(sha256sum "$HERE"/patches/*.patch | cut -d' ' -f1)
-if [ -f "$SRC/Makefile" ] && [ "$(cat "$SRC/.vbackend-tarball" 2>/dev/null)" = "$TARVER" ] &&
-	[ -s "$SRC/.vbackend-patches" ] && [ "$(cat "$SRC/.vbackend-patches")" != "$PATCHES" ]; then
-	log "$SRC has other patches: unpacking it again"
-	rm -f "$SRC/Makefile"
-fi
-if [ ! -f "$SRC/Makefile" ] || [ "$(cat "$SRC/.vbackend-tarball" 2>/dev/null)" != "$TARVER" ]; then
+# A tree from another tarball, or patched differently, is unpacked again;
+# one not patched yet is patched in place (kbuild then rebuilds only the
+# files the patches touch).
+applied=$(cat "$SRC/.vbackend-patches" 2>/dev/null || true)
+if [ ! -f "$SRC/Makefile" ] || [ "$(cat "$SRC/.vbackend-tarball" 2>/dev/null)" != "$TARVER" ] ||
+	{ [ -n "$applied" ] && [ "$applied" != "$PATCHES" ]; }; then
 	log "unpacking $TARBALL into $SRC"
+	applied=""
 	rm -rf "$SRC" "$SRC.tmp" "$BUILD"
 	mkdir -p "$SRC.tmp"
 	tar -xJf "$TARBALL" -C "$SRC.tmp" --strip-components=1
 	echo "$TARVER" >"$SRC.tmp/.vbackend-tarball"
 	mv "$SRC.tmp" "$SRC"
 fi
-if [ "$(cat "$SRC/.vbackend-patches" 2>/dev/null)" != "$PATCHES" ]; then
+if [ "$applied" != "$PATCHES" ]; then
 	for p in "$HERE"/patches/*.patch; do
 		log "patching $SRC: ${p##*/}"
 		patch -s -p1 -N -d "$SRC" <"$p" || die "${p##*/} does not apply"
