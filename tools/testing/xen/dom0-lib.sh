@@ -130,7 +130,7 @@ wait_key() {
 	local deadline=$((SECONDS + $3)) v d
 	d=$(domid "$1") || return 1
 	while :; do
-		v=$(key "$1" "$2")
+		v=$(xenstore-read "/local/domain/$d/data/vbtest/$2" 2>/dev/null) || true
 		if [ -n "$v" ] && { [ -z "${4:-}" ] || echo "$v" | grep -Eq "$4"; }; then
 			echo "$v"
 			return 0
