@@ -26,7 +26,7 @@ trap 'echo "mkinitramfs: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 . "$(dirname "$0")/../qemu/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
-out="" ko="" front="" bins="" kver="" mode=full mib=200 script="" faults=""
+out="" ko="" front="" bins="" kver="" mode=full mib=64 script="" faults=""
 XEN_BIN=/usr/lib/xen-4.17/bin
 
 usage() {

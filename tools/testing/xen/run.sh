@@ -22,7 +22,7 @@
 #              when it imports Xen symbols, 1 when not (nothing is booted).
 # -m: the module for the test kernel (default build/vbackend.ko, else
 # ./vbackend.ko); -b: where vbackend-sample and vbackend-info are (default
-# build/userspace); --mib: MiB domU1 writes (default 200).
+# build/userspace); --mib: MiB domU1 writes (default 64).
 # Environment: TEST_KVER, XEN_TIMEOUT (QEMU's, 2400 s), XEN_CPUS (the
 # machine's CPUs, 4), XEN_LABEL (the mark of its streamed result lines
 # and the name of its logs, "xen"), VB_BUILD.
@@ -32,7 +32,7 @@ set -euo pipefail
 . "$(dirname "$0")/../qemu/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
-mode=full probe=0 ko="" bins=$VB_BUILD/userspace mib=200 script=() dom0_kernel="" faults=()
+mode=full probe=0 ko="" bins=$VB_BUILD/userspace mib=64 script=() dom0_kernel="" faults=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--handshake) mode=handshake; shift ;;
