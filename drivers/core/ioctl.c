@@ -5,6 +5,13 @@
  * The core owns the discovery, binding and backend commands; whatever it
  * does not know is offered to each provider in turn (the vhost pattern), so
  * a provider's frontend-side commands live with the provider.
+ *
+ * Commands are matched on their type and number alone (the DRM and pidfs
+ * way). The size and direction bits only say which version of the
+ * structure the caller was built with; argsz says the same, and it is what
+ * the kernel copies. So a structure that grows keeps its command, and a
+ * caller built against a newer header still reaches a kernel that predates
+ * the new fields, which accepts the larger structure when they are zero.
  */
 #include <linux/fs.h>
 #include <linux/string.h>
@@ -24,7 +31,7 @@ static long vbackend_get_info(void __user *uarg)
 	info.api_version = VBACKEND_API_VERSION;
 	info.providers = vbackend_provider_mask();
 	info.features = VBACKEND_FEATURE_BATCH | VBACKEND_FEATURE_KICK_DATAMATCH |
-			VBACKEND_FEATURE_WINDOW_REVOKE;
+			VBACKEND_FEATURE_WINDOW_REVOKE | VBACKEND_FEATURE_IOCTL_NR;
 	info.max_windows = vbackend_limits.max_windows;
 	info.max_traps = vbackend_limits.max_traps;
 	info.max_kicks = vbackend_limits.max_kicks;
@@ -60,7 +67,7 @@ static long vbackend_get_provider(void __user *uarg)
 /**
  * vbackend_ioctl() - the session's ioctl entry point
  * @file: session file
- * @cmd: VBACKEND_*
+ * @cmd: VBACKEND_*, of any size and direction
  * @arg: user pointer to the command's structure
  *
  * Return: per command; -ENOTTY for commands nobody knows.
@@ -70,32 +77,34 @@ long vbackend_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct vbackend_session *s = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
-	switch (cmd) {
-	case VBACKEND_GET_INFO:
+	if (_IOC_TYPE(cmd) != VBACKEND_MAGIC)
+		return -ENOTTY;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(VBACKEND_GET_INFO):
 		return vbackend_get_info(uarg);
-	case VBACKEND_GET_PROVIDER:
+	case _IOC_NR(VBACKEND_GET_PROVIDER):
 		return vbackend_get_provider(uarg);
-	case VBACKEND_BIND:
+	case _IOC_NR(VBACKEND_BIND):
 		return vbackend_session_bind(s, uarg);
-	case VBACKEND_WINDOW_MAP:
+	case _IOC_NR(VBACKEND_WINDOW_MAP):
 		return vbackend_window_map(s, uarg);
-	case VBACKEND_WINDOW_UNMAP:
+	case _IOC_NR(VBACKEND_WINDOW_UNMAP):
 		return vbackend_window_unmap(s, uarg);
-	case VBACKEND_MEM_REGION:
+	case _IOC_NR(VBACKEND_MEM_REGION):
 		return vbackend_mem_region(s, uarg);
-	case VBACKEND_TRAP_ADD:
+	case _IOC_NR(VBACKEND_TRAP_ADD):
 		return vbackend_trap_add(s, uarg);
-	case VBACKEND_TRAP_DEL:
+	case _IOC_NR(VBACKEND_TRAP_DEL):
 		return vbackend_trap_del(s, uarg);
-	case VBACKEND_KICK_ADD:
+	case _IOC_NR(VBACKEND_KICK_ADD):
 		return vbackend_kick_add(s, uarg);
-	case VBACKEND_KICK_DEL:
+	case _IOC_NR(VBACKEND_KICK_DEL):
 		return vbackend_kick_del(s, uarg);
-	case VBACKEND_IRQ_ADD:
+	case _IOC_NR(VBACKEND_IRQ_ADD):
 		return vbackend_irq_add(s, uarg);
-	case VBACKEND_IRQ_DEL:
+	case _IOC_NR(VBACKEND_IRQ_DEL):
 		return vbackend_irq_del(s, uarg);
 	default:
-		return vbackend_providers_ioctl(s, cmd, uarg);
+		return vbackend_providers_ioctl(s, _IOC_NR(cmd), uarg);
 	}
 }

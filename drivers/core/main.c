@@ -90,12 +90,12 @@ u32 vbackend_provider_mask(void)
  * vbackend_providers_ioctl() - offer a command the core does not own to
  * every provider
  * @s: session
- * @cmd: ioctl command
+ * @nr: the command's number, _IOC_NR() (see vbackend_ioctl())
  * @uarg: its argument
  *
  * Return: the first provider's answer that is not -ENOIOCTLCMD, or -ENOTTY.
  */
-long vbackend_providers_ioctl(struct vbackend_session *s, unsigned int cmd,
+long vbackend_providers_ioctl(struct vbackend_session *s, unsigned int nr,
 			      void __user *uarg)
 {
 	unsigned int i;
@@ -104,7 +104,7 @@ long vbackend_providers_ioctl(struct vbackend_session *s, unsigned int cmd,
 	for (i = 0; i < ARRAY_SIZE(vbackend_providers); i++) {
 		if (!vbackend_providers[i]->ioctl)
 			continue;
-		ret = vbackend_providers[i]->ioctl(s, cmd, uarg);
+		ret = vbackend_providers[i]->ioctl(s, nr, uarg);
 		if (ret != -ENOIOCTLCMD)
 			return ret;
 	}

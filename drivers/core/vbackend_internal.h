@@ -151,7 +151,8 @@ enum vbackend_role {
  * @unbind: detach a backend session; after it returns no new access is
  *          submitted to it. Called at release, without the session lock.
  * @release: tear down a frontend-side session at release
- * @ioctl: provider-owned commands; -ENOIOCTLCMD for others
+ * @ioctl: provider-owned commands, by number (_IOC_NR()); -ENOIOCTLCMD for
+ *         others
  * @window_check: may [gpa, gpa + size) with @flags be mapped? Session lock held.
  * @window_may_write: may a window over [gpa, gpa + size), accepted as
  *                    writable, still be mmap()ed for writing? Optional,
@@ -179,7 +180,7 @@ struct vbackend_provider {
 	int (*bind)(struct vbackend_session *s, char *args);
 	void (*unbind)(struct vbackend_session *s);
 	void (*release)(struct vbackend_session *s);
-	long (*ioctl)(struct vbackend_session *s, unsigned int cmd,
+	long (*ioctl)(struct vbackend_session *s, unsigned int nr,
 		      void __user *uarg);
 	int (*window_check)(struct vbackend_session *s, u64 gpa, u64 size,
 			    u32 flags);
@@ -278,7 +279,7 @@ struct inode *vbackend_alloc_inode(void);
 const struct vbackend_provider *vbackend_provider_by_id(u32 id);
 const struct vbackend_provider *vbackend_provider_by_name(const char *name);
 u32 vbackend_provider_mask(void);
-long vbackend_providers_ioctl(struct vbackend_session *s, unsigned int cmd,
+long vbackend_providers_ioctl(struct vbackend_session *s, unsigned int nr,
 			      void __user *uarg);
 
 /* args.c */

@@ -449,19 +449,19 @@ static long vbackend_vmm_add_memory(struct vbackend_vmm_frontend *fe,
 	return vbackend_vmm_mem_add(&fe->mem, &um);
 }
 
-static long vbackend_vmm_ioctl(struct vbackend_session *s, unsigned int cmd,
+static long vbackend_vmm_ioctl(struct vbackend_session *s, unsigned int nr,
 			       void __user *uarg)
 {
 	struct vbackend_vmm_frontend *fe;
 
-	switch (cmd) {
-	case VBACKEND_VMM_CREATE:
+	switch (nr) {
+	case _IOC_NR(VBACKEND_VMM_CREATE):
 		return vbackend_vmm_create(s, uarg);
-	case VBACKEND_VMM_ADD_MEMORY:
-	case VBACKEND_VMM_ACCESS:
-	case VBACKEND_VMM_GET_KICK:
-	case VBACKEND_VMM_GET_IRQ:
-	case VBACKEND_VMM_RESET:
+	case _IOC_NR(VBACKEND_VMM_ADD_MEMORY):
+	case _IOC_NR(VBACKEND_VMM_ACCESS):
+	case _IOC_NR(VBACKEND_VMM_GET_KICK):
+	case _IOC_NR(VBACKEND_VMM_GET_IRQ):
+	case _IOC_NR(VBACKEND_VMM_RESET):
 		break;
 	default:
 		return -ENOIOCTLCMD;
@@ -470,14 +470,14 @@ static long vbackend_vmm_ioctl(struct vbackend_session *s, unsigned int cmd,
 	fe = vbackend_session_frontend(s, &vbackend_vmm_provider);
 	if (!fe)
 		return -ENOTTY;
-	switch (cmd) {
-	case VBACKEND_VMM_ADD_MEMORY:
+	switch (nr) {
+	case _IOC_NR(VBACKEND_VMM_ADD_MEMORY):
 		return vbackend_vmm_add_memory(fe, uarg);
-	case VBACKEND_VMM_ACCESS:
+	case _IOC_NR(VBACKEND_VMM_ACCESS):
 		return vbackend_vmm_access(fe, uarg);
-	case VBACKEND_VMM_GET_KICK:
+	case _IOC_NR(VBACKEND_VMM_GET_KICK):
 		return vbackend_vmm_get_kick(fe, uarg);
-	case VBACKEND_VMM_GET_IRQ:
+	case _IOC_NR(VBACKEND_VMM_GET_IRQ):
 		return vbackend_vmm_get_irq(fe, uarg);
 	default:
 		return vbackend_vmm_reset(fe, uarg);

@@ -17,6 +17,10 @@
  *  - reserved fields must be zero (-EINVAL); the kernel writes them as zero.
  *  - all fields are fixed-size and naturally aligned; the layout is the same
  *    for i386 and x86_64.
+ *  - commands are matched on their type and number alone: the size and
+ *    direction bits are not checked, so a structure that grows keeps its
+ *    command and @argsz alone tells its size (VBACKEND_FEATURE_IOCTL_NR;
+ *    a kernel without that bit wants the v1 command, size included).
  *
  * Full documentation: Documentation/userspace-api/vbackend.rst
  */
@@ -48,6 +52,7 @@
 #define VBACKEND_FEATURE_KICK_DATAMATCH	(1ULL << 1) /* data-matched kicks beside wildcards */
 #define VBACKEND_FEATURE_WINDOW_REVOKE	(1ULL << 2) /* windows SIGBUS after revocation */
 #define VBACKEND_FEATURE_IRQ_LEVEL	(1ULL << 3) /* level interrupts with resample (not in v1) */
+#define VBACKEND_FEATURE_IOCTL_NR	(1ULL << 4) /* commands matched on number: any size */
 
 /**
  * struct vbackend_info - what this kernel offers (VBACKEND_GET_INFO)
