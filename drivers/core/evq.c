@@ -43,6 +43,7 @@ void vbackend_evq_init(struct vbackend_evq *q)
 	vbackend_evnode_init(&q->reset, VBACKEND_EVENT_RESET);
 	vbackend_evnode_init(&q->failed, VBACKEND_EVENT_ERROR);
 	vbackend_evnode_init(&q->notifiers, VBACKEND_EVENT_NOTIFIERS);
+	vbackend_evnode_init(&q->memory, VBACKEND_EVENT_MEMORY);
 }
 
 static void vbackend_evq_wake(struct vbackend_evq *q)

@@ -116,6 +116,7 @@ struct vbackend_trap_req {
  * @reset: VBACKEND_EVENT_RESET
  * @failed: VBACKEND_EVENT_ERROR
  * @notifiers: VBACKEND_EVENT_NOTIFIERS
+ * @memory: VBACKEND_EVENT_MEMORY
  */
 struct vbackend_evq {
 	spinlock_t lock;		/* see @lock above */
@@ -132,6 +133,7 @@ struct vbackend_evq {
 	struct vbackend_evnode reset;
 	struct vbackend_evnode failed;
 	struct vbackend_evnode notifiers;
+	struct vbackend_evnode memory;
 };
 
 enum vbackend_role {

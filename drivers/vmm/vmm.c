@@ -437,16 +437,31 @@ static long vbackend_vmm_reset(struct vbackend_vmm_frontend *fe,
 	return 0;
 }
 
+/*
+ * A VMM may register memory late: QEMU sends its memory table only when the
+ * guest driver starts the device, long after the backend bound to answer
+ * config reads. The region is listed (MEM_REGION) before the event is
+ * read, and the event goes before any access the VMM forwards later.
+ */
 static long vbackend_vmm_add_memory(struct vbackend_vmm_frontend *fe,
 				    void __user *uarg)
 {
 	struct vbackend_vmm_memory um;
+	struct vbackend_session *b;
 	int ret;
 
 	ret = VBACKEND_ARGS_IN(um, uarg);
 	if (ret)
 		return ret;
-	return vbackend_vmm_mem_add(&fe->mem, &um);
+	ret = vbackend_vmm_mem_add(&fe->mem, &um);
+	if (ret)
+		return ret;
+	b = vbackend_vmm_backend_get(fe);
+	if (b) {
+		vbackend_evq_push(&b->evq, &b->evq.memory);
+		vbackend_session_put(b);
+	}
+	return 0;
 }
 
 static long vbackend_vmm_ioctl(struct vbackend_session *s, unsigned int nr,
@@ -488,7 +503,8 @@ const struct vbackend_provider vbackend_vmm_provider = {
 	.id = VBACKEND_PROVIDER_VMM,
 	.name = "vmm",
 	.caps = VBACKEND_PROVIDER_CAP_MMIO | VBACKEND_PROVIDER_CAP_PIO |
-		VBACKEND_PROVIDER_CAP_WINDOWS | VBACKEND_PROVIDER_CAP_RESET,
+		VBACKEND_PROVIDER_CAP_WINDOWS | VBACKEND_PROVIDER_CAP_RESET |
+		VBACKEND_PROVIDER_CAP_MEMORY,
 	/* the target is the VMM's business: it hands the eventfd to KVM_IRQFD */
 	.irq_targets = BIT(VBACKEND_IRQ_TARGET_LINE) | BIT(VBACKEND_IRQ_TARGET_MSI) |
 		       BIT(VBACKEND_IRQ_TARGET_EVTCHN) | BIT(VBACKEND_IRQ_TARGET_VECTOR),

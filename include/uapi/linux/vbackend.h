@@ -91,6 +91,7 @@ struct vbackend_info {
 #define VBACKEND_PROVIDER_CAP_PIO	(1U << 1) /* port I/O traps and kicks */
 #define VBACKEND_PROVIDER_CAP_WINDOWS	(1U << 2) /* memory windows */
 #define VBACKEND_PROVIDER_CAP_RESET	(1U << 3) /* VBACKEND_EVENT_RESET is delivered */
+#define VBACKEND_PROVIDER_CAP_MEMORY	(1U << 4) /* VBACKEND_EVENT_MEMORY is delivered */
 
 /**
  * struct vbackend_provider_info - one provider (VBACKEND_GET_PROVIDER)
@@ -296,6 +297,7 @@ struct vbackend_irq {
 #define VBACKEND_EVENT_PEER_BOUND	5 /* VMM: a backend bound to this frontend */
 #define VBACKEND_EVENT_IRQ		6 /* VMM: the backend raised interrupt irq.id */
 #define VBACKEND_EVENT_NOTIFIERS	7 /* VMM: the backend's kicks or irqs changed */
+#define VBACKEND_EVENT_MEMORY		8 /* backend: the frontend has new memory */
 
 /* &vbackend_access.dir */
 #define VBACKEND_DIR_READ	0

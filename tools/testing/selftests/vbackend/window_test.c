@@ -2,8 +2,9 @@
 /*
  * vbackend: guest memory (VMM_ADD_MEMORY) and the backend's windows onto
  * it: WINDOW_MAP, mmap() of the session, data visible both ways, every
- * refusal, and revocation (SIGBUS) when a window is unmapped or the
- * frontend goes away. Ends with a 64 MiB round through real memory.
+ * refusal, revocation (SIGBUS) when a window is unmapped or the frontend
+ * goes away, and memory added after the backend bound (VBACKEND_EVENT_MEMORY).
+ * Ends with a 64 MiB round through real memory.
  */
 #define _GNU_SOURCE
 #include "vbackend_util.h"
@@ -1136,6 +1137,81 @@ TEST_F(window, mem_region_enumerates)
 	}
 	close(fd2);
 	close(rofd);
+}
+
+/* the fixture's memory was there at bind: the backend is not told again */
+TEST_F(window, no_memory_event_for_memory_before_bind)
+{
+	EXPECT_EQ(0U, vb_drain_events(self->be, VB_QUIET_MS, NULL) &
+		      (1U << VBACKEND_EVENT_MEMORY));
+}
+
+/*
+ * Memory added after bind (QEMU's memory table comes at driver start): one
+ * VBACKEND_EVENT_MEMORY, the region listed by then, and a window over it
+ * reaches the memfd.
+ */
+TEST_F(window, memory_event_after_bind)
+{
+	const __u64 g2 = 0x40000;
+	struct vbackend_mem_region mr;
+	struct vbackend_event ev;
+	unsigned char *p;
+	char c = 0;
+	__u64 off;
+	int fd2;
+
+	fd2 = vmm_add_memfd(self->vmm, g2, 2 * self->psz);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(1, vb_read_event(self->be, &ev, VB_WAIT_MS));
+	EXPECT_EQ((__u32)VBACKEND_EVENT_MEMORY, ev.type);
+	EXPECT_EQ(0U, ev.flags);
+	EXPECT_EQ(0ULL, ev.seq);
+	ASSERT_EQ(0, vb_mem_region(self->be, 1, &mr));
+	EXPECT_EQ(g2, mr.gpa);
+	EXPECT_EQ(2 * self->psz, mr.size);
+
+	ASSERT_EQ(0, vb_window_map(self->be, VBACKEND_WINDOW_F_READ |
+				   VBACKEND_WINDOW_F_WRITE, g2, 2 * self->psz,
+				   &off, NULL));
+	p = map_window(self, 0, 2 * self->psz, PROT_READ | PROT_WRITE, off);
+	ASSERT_NE(MAP_FAILED, p);
+	p[self->psz + 5] = 0x5a;
+	ASSERT_EQ(1, pread(fd2, &c, 1, self->psz + 5));
+	EXPECT_EQ(0x5a, c);
+	close(fd2);
+}
+
+/*
+ * Two additions before the backend reads make one record; the record comes
+ * before an access forwarded after the addition, so a backend has mapped
+ * the memory before it handles what the driver does next.
+ */
+TEST_F(window, memory_events_coalesce_before_later_access)
+{
+	struct vbackend_event ev;
+	struct vb_fwd f;
+	int fd2, fd3;
+
+	ASSERT_EQ(0, vb_trap_add(self->be, 0, 0xd0000000ULL, 0x1000, NULL));
+	fd2 = vmm_add_memfd(self->vmm, 0x40000, self->psz);
+	ASSERT_LE(0, fd2);
+	fd3 = vmm_add_memfd(self->vmm, 0x60000, self->psz);
+	ASSERT_LE(0, fd3);
+	ASSERT_EQ(0, vb_fwd_start(&f, self->vmm, 0, 0xd0000000ULL, 4,
+				  VBACKEND_DIR_READ, 0, 0));
+
+	ASSERT_EQ(1, vb_read_event(self->be, &ev, VB_WAIT_MS));
+	EXPECT_EQ((__u32)VBACKEND_EVENT_MEMORY, ev.type);
+	ASSERT_EQ(1, vb_read_event(self->be, &ev, VB_WAIT_MS));
+	ASSERT_EQ((__u32)VBACKEND_EVENT_TRAP, ev.type);
+	ASSERT_EQ((ssize_t)VB_COMP_SIZE, vb_complete(self->be, ev.seq, 7, 0));
+	ASSERT_EQ(0, vb_fwd_join(&f, VB_WAIT_MS));
+	EXPECT_EQ(0, f.ret);
+	EXPECT_EQ(7ULL, f.acc.data);
+	EXPECT_EQ(0U, vb_drain_events(self->be, VB_QUIET_MS, NULL));
+	close(fd3);
+	close(fd2);
 }
 
 TEST_F(window, mem_region_refusals)
