@@ -3,9 +3,10 @@
  * frontend-sim: a userspace virtio-mmio *driver* that plays the guest of a
  * VMM-fed vbackend frontend.
  *
- * It creates a VMM session on /dev/vbackend, registers a memfd as guest
- * RAM, starts a backend (any program that takes "vmm:fd=N" targets) with
- * the session inherited as descriptor N, and then drives the backend's
+ * It creates a VMM session on /dev/vbackend, starts a backend (any program
+ * that takes "vmm:fd=N" targets) with the session inherited as descriptor
+ * N, registers a memfd as guest RAM once the backend's registers answer
+ * (as QEMU does, at driver start), and then drives the backend's
  * virtio-mmio devices exactly as a guest kernel would: every register
  * access is a VBACKEND_VMM_ACCESS, QueueNotify writes are consumed by the
  * backend's kicks, and interrupts arrive as VBACKEND_EVENT_IRQ records on
@@ -106,6 +107,7 @@ struct fsim_vm_stats {
 struct fsim_vm {
 	int fd;			/* VMM session, O_CLOEXEC */
 	int memfd;		/* guest RAM */
+	bool ram_added;		/* VMM_ADD_MEMORY done (fsim_backend_wait_ready) */
 	uint8_t *ram;
 	uint64_t ram_gpa, ram_size;
 	uint8_t *page_used;	/* allocator: one byte per guest page */
@@ -141,8 +143,8 @@ struct fsim_vm_opts {
 	long access_timeout_ms;	/* default 20 s */
 };
 
-/* Open /dev/vbackend, VMM_CREATE, memfd guest RAM, ADD_MEMORY.
- * -ENOENT when /dev/vbackend is missing. */
+/* Open /dev/vbackend, VMM_CREATE, memfd guest RAM (registered by
+ * fsim_backend_wait_ready). -ENOENT when /dev/vbackend is missing. */
 int fsim_vm_create(const struct fsim_vm_opts *o, struct fsim_vm **out);
 /* Kill a running backend (SIGKILL), close everything. */
 void fsim_vm_destroy(struct fsim_vm *vm);
@@ -158,7 +160,8 @@ void *fsim_gpa(struct fsim_vm *vm, uint64_t gpa, uint64_t len);
  * (each spec gets target=vmm:fd=FSIM_CHILD_FD), the session inherited as
  * FSIM_CHILD_FD. Does not wait. */
 int fsim_backend_start(struct fsim_vm *vm);
-/* Wait for PEER_BOUND and for every device's registers to answer. */
+/* Wait for PEER_BOUND and for every device's registers to answer, then
+ * register guest RAM (once: the backend learns of it by an event). */
 int fsim_backend_wait_ready(struct fsim_vm *vm, long timeout_ms);
 int fsim_backend_signal(struct fsim_vm *vm, int sig);
 /* true while the backend process has not exited (reaps it otherwise). */

@@ -273,7 +273,6 @@ static void kill_tracked(void)
 int fsim_vm_create(const struct fsim_vm_opts *o, struct fsim_vm **out)
 {
 	struct vbackend_vmm_ctl ctl = { .argsz = sizeof(ctl) };
-	struct vbackend_vmm_memory mem = { .argsz = sizeof(mem) };
 	struct fsim_vm *vm;
 	int err;
 
@@ -317,16 +316,6 @@ int fsim_vm_create(const struct fsim_vm_opts *o, struct fsim_vm **out)
 	if (vm->ram == MAP_FAILED) {
 		err = -errno;
 		fsim_fail("mmap guest RAM: %s", strerror(errno));
-		goto fail;
-	}
-	mem.gpa = vm->ram_gpa;
-	mem.size = vm->ram_size;
-	mem.offset = 0;
-	mem.fd = vm->memfd;
-	if (ioctl(vm->fd, VBACKEND_VMM_ADD_MEMORY, &mem)) {
-		err = -errno;
-		fsim_fail("VBACKEND_VMM_ADD_MEMORY 0x%" PRIx64 "+0x%" PRIx64 ": %s",
-			  (uint64_t)mem.gpa, (uint64_t)mem.size, strerror(errno));
 		goto fail;
 	}
 	vm->nr_pages = vm->ram_size / FSIM_PAGE;
@@ -862,6 +851,33 @@ int fsim_vm_pump(struct fsim_vm *vm, long timeout_ms)
 	return handled;
 }
 
+/*
+ * Register guest RAM, once. QEMU sends its memory table only when the guest
+ * driver starts the device, after the backend has answered register reads
+ * without it; the backend maps it on VBACKEND_EVENT_MEMORY. So do we.
+ */
+static int fsim_vm_add_ram(struct fsim_vm *vm)
+{
+	struct vbackend_vmm_memory mem = {
+		.argsz = sizeof(mem),
+		.gpa = vm->ram_gpa,
+		.size = vm->ram_size,
+		.fd = vm->memfd,
+	};
+	int err;
+
+	if (vm->ram_added)
+		return 0;
+	if (ioctl(vm->fd, VBACKEND_VMM_ADD_MEMORY, &mem)) {
+		err = -errno;
+		fsim_fail("VBACKEND_VMM_ADD_MEMORY 0x%" PRIx64 "+0x%" PRIx64 ": %s",
+			  (uint64_t)mem.gpa, (uint64_t)mem.size, strerror(-err));
+		return err;
+	}
+	vm->ram_added = true;
+	return 0;
+}
+
 int fsim_backend_wait_ready(struct fsim_vm *vm, long timeout_ms)
 {
 	long end = fsim_now_ms() + timeout_ms;
@@ -911,7 +927,7 @@ int fsim_backend_wait_ready(struct fsim_vm *vm, long timeout_ms)
 			ready += irq;
 		}
 		if (ready == vm->nr_devs)
-			return 0;
+			return fsim_vm_add_ram(vm);
 		if (!fsim_backend_alive(vm)) {
 			fsim_fail("backend exited while setting up its devices (%s)",
 				  fsim_wait_str(vm->exit_status, buf, sizeof(buf)));

@@ -39,12 +39,12 @@ static int vb_map_window(struct vb_session *s, uint64_t gpa, uint64_t size,
 		.gpa = gpa,
 		.size = size,
 	};
+	unsigned int n = atomic_load_explicit(&s->nr_windows, memory_order_relaxed);
 	struct vb_window *win;
 	void *p;
 	int ret;
 
-	if (s->nr_windows == VB_MAX_WINDOWS || (s->info.max_windows &&
-	    s->nr_windows >= s->info.max_windows))
+	if (n == VB_MAX_WINDOWS || (s->info.max_windows && n >= s->info.max_windows))
 		return vb_error(ENOSPC, "window map 0x%" PRIx64 "+0x%" PRIx64,
 				gpa, size);
 	if (size > SIZE_MAX)
@@ -64,35 +64,40 @@ static int vb_map_window(struct vb_session *s, uint64_t gpa, uint64_t size,
 		munmap(p, size);
 		return vb_error(-ret, "SIGBUS guard for window 0x%" PRIx64, gpa);
 	}
-	win = &s->win[s->nr_windows++];
+	win = &s->win[n];
 	win->gpa = gpa;
 	win->size = size;
 	win->host = p;
 	win->id = w.id;
 	win->write = write;
 	win->owned = true;
+	/* pairs with the acquire load in vb_translate() */
+	atomic_store_explicit(&s->nr_windows, n + 1, memory_order_release);
 	return 0;
 }
 
-/* One window over each memory region the provider enumerates. */
-static int vb_map_memory(struct vb_session *s)
+/*
+ * One window over each memory region the provider enumerates, from the
+ * first one not mapped yet: at bind, and again on VBACKEND_EVENT_MEMORY
+ * (regions keep their index; new ones come last).
+ */
+int vb_session_map_memory(struct vb_session *s)
 {
 	struct vbackend_mem_region r;
-	uint32_t i;
 	int ret;
 
-	for (i = 0;; i++) {
+	for (;; s->next_region++) {
 		memset(&r, 0, sizeof(r));
 		r.argsz = sizeof(r);
-		r.index = i;
+		r.index = s->next_region;
 		ret = vb_ioctl(s, VBACKEND_MEM_REGION, &r);
 		if (ret == -ENOENT)
 			return 0;
 		/* A provider that cannot enumerate leaves us without windows. */
-		if (ret == -EOPNOTSUPP && i == 0)
+		if (ret == -EOPNOTSUPP && s->next_region == 0)
 			return 0;
 		if (ret)
-			return vb_error(-ret, "memory region %u", i);
+			return vb_error(-ret, "memory region %u", s->next_region);
 		if (!r.size)
 			continue;
 		ret = vb_map_window(s, r.gpa, r.size,
@@ -151,7 +156,7 @@ int vb_session_open(const char *target, struct vb_session **out)
 			 len > VB_TARGET_ECHO ? "..." : "");
 		goto fail;
 	}
-	ret = vb_map_memory(s);
+	ret = vb_session_map_memory(s);
 	if (ret)
 		goto fail;
 	*out = s;
@@ -163,11 +168,12 @@ fail:
 
 void vb_session_close(struct vb_session *s)
 {
-	unsigned int i;
+	unsigned int i, n;
 
 	if (!s)
 		return;
-	for (i = 0; i < s->nr_windows; i++) {
+	n = atomic_load(&s->nr_windows);
+	for (i = 0; i < n; i++) {
 		vb_guard_del(s->win[i].host);
 		if (s->win[i].owned)
 			munmap(s->win[i].host, s->win[i].size);
@@ -180,11 +186,12 @@ void vb_session_close(struct vb_session *s)
 void *vb_translate(struct vb_session *s, uint64_t gpa, uint64_t len,
 		   bool write)
 {
+	unsigned int i, n = atomic_load_explicit(&s->nr_windows,
+						 memory_order_acquire);
 	const struct vb_window *w;
-	unsigned int i;
 	uint64_t off;
 
-	for (i = 0; i < s->nr_windows; i++) {
+	for (i = 0; i < n; i++) {
 		w = &s->win[i];
 		if (gpa < w->gpa)
 			continue;
@@ -388,10 +395,11 @@ struct vb_session *vb_session_fake(int fd)
 int vb_session_fake_window(struct vb_session *s, uint64_t gpa, void *host,
 			   uint64_t size, bool write)
 {
+	unsigned int n = atomic_load(&s->nr_windows);
 	struct vb_window *w;
 	int ret;
 
-	if (s->nr_windows == VB_MAX_WINDOWS)
+	if (n == VB_MAX_WINDOWS)
 		return -ENOSPC;
 	if (gpa + size < gpa)
 		return -EOVERFLOW;
@@ -401,12 +409,13 @@ int vb_session_fake_window(struct vb_session *s, uint64_t gpa, void *host,
 	ret = vb_guard_add(host, size, &s->gone);
 	if (ret)
 		return ret;
-	w = &s->win[s->nr_windows++];
+	w = &s->win[n];
 	w->gpa = gpa;
 	w->size = size;
 	w->host = host;
 	w->id = ++s->fake_ids;
 	w->write = write;
 	w->owned = false;
+	atomic_store(&s->nr_windows, n + 1);
 	return 0;
 }

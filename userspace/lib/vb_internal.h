@@ -46,9 +46,12 @@ struct vb_window {
 };
 
 /*
- * Windows and the device list are written only while the session is set
- * up (vb_session_open, vb_virtio_create/destroy) and are read without
- * locks afterwards: vb_translate() is on every data path.
+ * The device list is written only while the session is set up
+ * (vb_session_open, vb_virtio_create/destroy) and read without locks
+ * afterwards. Windows are read without locks too (vb_translate() is on
+ * every data path) but may still be added later, by one thread at a time
+ * (the one that reads the record stream: VBACKEND_EVENT_MEMORY): an entry
+ * is complete before the release store of nr_windows that publishes it.
  */
 struct vb_session {
 	int fd;
@@ -56,11 +59,15 @@ struct vb_session {
 	atomic_bool gone;	/* frontend gone (PEER_GONE, EOF or SIGBUS) */
 	uint32_t fake_ids;
 	struct vbackend_info info;
-	unsigned int nr_windows;
+	_Atomic unsigned int nr_windows;
+	uint32_t next_region;	/* first VBACKEND_MEM_REGION index not mapped */
 	struct vb_window win[VB_MAX_WINDOWS];
 	unsigned int nr_devs;
 	struct vb_virtio_dev *devs[VB_MAX_DEVS];
 };
+
+/* Map the memory regions the frontend has added since the last call. */
+int vb_session_map_memory(struct vb_session *s);
 
 /* SIGBUS guard (sigbus.c): windows whose revocation must not kill us. */
 int vb_guard_install(void);

@@ -321,6 +321,10 @@ int vb_virtio_handle_events(struct vb_virtio_dev *d)
 			case VBACKEND_EVENT_ERROR:
 				vb_error(-ev[i].u.status.error, "provider error");
 				break;
+			case VBACKEND_EVENT_MEMORY:
+				/* mapped before the accesses queued after it */
+				vb_session_map_memory(s);
+				break;
 			default:
 				break;
 			}
