@@ -51,6 +51,17 @@ static void vbackend_evq_wake(struct vbackend_evq *q)
 	wake_up_interruptible_poll(&q->wq, EPOLLIN | EPOLLRDNORM);
 }
 
+/* Queue @n unless it already is; true when it was not. */
+static bool vbackend_evq_push_locked(struct vbackend_evq *q,
+				     struct vbackend_evnode *n)
+{
+	lockdep_assert_held(&q->lock);
+	if (!list_empty(&n->link))
+		return false;
+	list_add_tail(&n->link, &q->queued);
+	return true;
+}
+
 /**
  * vbackend_evq_push() - queue a non-trap record unless it already is
  * @q: queue
@@ -61,13 +72,31 @@ static void vbackend_evq_wake(struct vbackend_evq *q)
 void vbackend_evq_push(struct vbackend_evq *q, struct vbackend_evnode *n)
 {
 	unsigned long flags;
-	bool queued = false;
+	bool queued;
 
 	spin_lock_irqsave(&q->lock, flags);
-	if (list_empty(&n->link)) {
-		list_add_tail(&n->link, &q->queued);
-		queued = true;
-	}
+	queued = vbackend_evq_push_locked(q, n);
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (queued)
+		vbackend_evq_wake(q);
+}
+
+/**
+ * vbackend_evq_peer_state() - the peer is now bound, or gone
+ * @q: queue
+ * @bound: PEER_BOUND when true, PEER_GONE when false
+ *
+ * Only the latest of the two stays queued: the reader learns the state the
+ * peer is in, not every change. Any context.
+ */
+void vbackend_evq_peer_state(struct vbackend_evq *q, bool bound)
+{
+	unsigned long flags;
+	bool queued;
+
+	spin_lock_irqsave(&q->lock, flags);
+	list_del_init(bound ? &q->gone.link : &q->bound.link);
+	queued = vbackend_evq_push_locked(q, bound ? &q->bound : &q->gone);
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (queued)
 		vbackend_evq_wake(q);

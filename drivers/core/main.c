@@ -210,10 +210,32 @@ static struct miscdevice vbackend_misc = {
 	.mode = 0600,
 };
 
+/**
+ * vbackend_provider_valid() - does @p have every op it must have?
+ * @p: provider
+ *
+ * Return: true when it does (see &struct vbackend_provider).
+ */
+static bool vbackend_provider_valid(const struct vbackend_provider *p)
+{
+	bool windows = p->caps & VBACKEND_PROVIDER_CAP_WINDOWS;
+
+	return p->bind && p->unbind && (!p->ioctl || p->release) &&
+	       (!windows || (p->window_check && p->window_fault)) &&
+	       (!p->range_claim || p->range_release) &&
+	       (!p->irq_targets || p->irq_raise);
+}
+
 static int __init vbackend_init(void)
 {
+	unsigned int i;
 	int ret;
 
+	for (i = 0; i < ARRAY_SIZE(vbackend_providers); i++)
+		if (WARN(!vbackend_provider_valid(vbackend_providers[i]),
+			 "vbackend: provider %s lacks a mandatory op\n",
+			 vbackend_providers[i]->name))
+			return -EINVAL;
 	vbackend_mnt = kern_mount(&vbackend_fs_type);
 	if (IS_ERR(vbackend_mnt))
 		return PTR_ERR(vbackend_mnt);

@@ -223,6 +223,45 @@ static const struct vbackend_provider *vbackend_parse_target(char *target,
 	return vbackend_provider_by_name(target) ?: ERR_PTR(-ENODEV);
 }
 
+/*
+ * An unbound session takes @role with @prov, once. The provider (and its
+ * data) are published before the role; see vbackend_session_frontend().
+ */
+static void vbackend_session_set_role(struct vbackend_session *s,
+				      enum vbackend_role role)
+{
+	lockdep_assert_held(&s->lock);
+	/* pairs with the smp_load_acquire() in vbackend_session_frontend() */
+	smp_store_release(&s->role, role);
+}
+
+/**
+ * vbackend_session_become_frontend() - make an unbound session the
+ * frontend side of @prov (VBACKEND_VMM_CREATE)
+ * @s: session
+ * @prov: the provider that owns the frontend
+ * @data: its per-frontend data, &vbackend_session.prov_data
+ *
+ * Return: 0, or -EISCONN when @s is bound already (@data is then not used).
+ */
+int vbackend_session_become_frontend(struct vbackend_session *s,
+				     const struct vbackend_provider *prov,
+				     void *data)
+{
+	int ret = 0;
+
+	mutex_lock(&s->lock);
+	if (s->role != VBACKEND_ROLE_UNBOUND) {
+		ret = -EISCONN;
+	} else {
+		s->prov = prov;
+		s->prov_data = data;
+		vbackend_session_set_role(s, VBACKEND_ROLE_FRONTEND);
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
 /**
  * vbackend_session_bind() - VBACKEND_BIND
  * @s: session
@@ -271,8 +310,8 @@ long vbackend_session_bind(struct vbackend_session *s, void __user *uarg)
 		ret = prov->bind(s, args);
 		if (ret)
 			s->prov = NULL;
-		else	/* publish prov before role; see session_frontend() */
-			smp_store_release(&s->role, VBACKEND_ROLE_BACKEND);
+		else
+			vbackend_session_set_role(s, VBACKEND_ROLE_BACKEND);
 	}
 	mutex_unlock(&s->lock);
 out:

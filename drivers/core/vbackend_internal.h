@@ -144,6 +144,12 @@ enum vbackend_role {
 
 /**
  * struct vbackend_provider - one mechanism that reaches frontends
+ *
+ * Every op is mandatory unless marked optional (the include/linux/vdpa.h
+ * convention); vbackend_provider_valid() checks that at load. Ops marked
+ * "frontend side" are for a provider whose frontend is itself a session
+ * (the VMM): it owns that session's commands and its release.
+ *
  * @id: VBACKEND_PROVIDER_*
  * @name: target-string prefix
  * @caps: VBACKEND_PROVIDER_CAP_*
@@ -152,10 +158,12 @@ enum vbackend_role {
  *        with the session lock held
  * @unbind: detach a backend session; after it returns no new access is
  *          submitted to it. Called at release, without the session lock.
- * @release: tear down a frontend-side session at release
+ * @release: tear down a frontend-side session at release; frontend side
+ *           (mandatory with @ioctl)
  * @ioctl: provider-owned commands, by number (_IOC_NR()); -ENOIOCTLCMD for
- *         others
- * @window_check: may [gpa, gpa + size) with @flags be mapped? Session lock held.
+ *         others; frontend side, optional
+ * @window_check: may [gpa, gpa + size) with @flags be mapped? Session lock
+ *                held; mandatory with VBACKEND_PROVIDER_CAP_WINDOWS
  * @window_may_write: may a window over [gpa, gpa + size), accepted as
  *                    writable, still be mmap()ed for writing? Optional,
  *                    session lock held; 0 or the errno to refuse with
@@ -163,16 +171,20 @@ enum vbackend_role {
  *              past the last); optional
  * @range_claim: start routing [start, last] of @space to this session;
  *               optional, session lock held
- * @range_release: stop routing a range @range_claim took; session lock held
+ * @range_release: stop routing a range @range_claim took; session lock
+ *                 held; mandatory with @range_claim
  * @window_fault: map the frontend page at @gpa at @addr of @vma; called
  *                under the session's revoke_sem (read), and the mapping
  *                must stay valid until the session's windows are revoked
- *                (revocation zaps it)
+ *                (revocation zaps it); mandatory with
+ *                VBACKEND_PROVIDER_CAP_WINDOWS
  * @irq_attach: accept @irq's target and set up what raising it needs
  *              (&vbackend_irqfd.prov_handle); optional, session lock held
- * @irq_raise: the backend signalled @irq; atomic context
- * @irq_detach: @irq is going away; undo what @irq_raise may have queued
- * @notifiers_changed: kicks or interrupts of the session changed
+ * @irq_raise: the backend signalled @irq; atomic context; mandatory when
+ *             @irq_targets is not empty
+ * @irq_detach: @irq is going away; undo what @irq_raise may have queued;
+ *              optional
+ * @notifiers_changed: kicks or interrupts of the session changed; optional
  */
 struct vbackend_provider {
 	u32 id;
@@ -309,6 +321,9 @@ int vbackend_session_id_lock(struct vbackend_session *s, void __user *uarg,
 			     u32 *id);
 void vbackend_session_notifiers_changed(struct vbackend_session *s);
 long vbackend_session_bind(struct vbackend_session *s, void __user *uarg);
+int vbackend_session_become_frontend(struct vbackend_session *s,
+				     const struct vbackend_provider *prov,
+				     void *data);
 void vbackend_session_peer_gone(struct vbackend_session *s, int error);
 int vbackend_session_open(struct inode *inode, struct file *file);
 int vbackend_session_release(struct inode *inode, struct file *file);
@@ -316,6 +331,7 @@ int vbackend_session_release(struct inode *inode, struct file *file);
 /* evq.c */
 void vbackend_evq_init(struct vbackend_evq *q);
 void vbackend_evq_push(struct vbackend_evq *q, struct vbackend_evnode *n);
+void vbackend_evq_peer_state(struct vbackend_evq *q, bool bound);
 void vbackend_evq_remove(struct vbackend_evq *q, struct vbackend_evnode *n);
 void vbackend_evq_drain(struct vbackend_evq *q);
 void vbackend_evq_shutdown(struct vbackend_evq *q, bool hup);

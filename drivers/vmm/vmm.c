@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "vmm.h"
@@ -57,16 +58,6 @@ static void vbackend_vmm_notify(struct vbackend_vmm_frontend *fe,
 	spin_unlock_irqrestore(&fe->lock, flags);
 }
 
-/* Only the latest of PEER_BOUND / PEER_GONE stays queued. */
-static void vbackend_vmm_peer_state(struct vbackend_session *vmm, bool bound)
-{
-	struct vbackend_evq *q = &vmm->evq;
-
-	lockdep_assert_held(&((struct vbackend_vmm_frontend *)vmm->prov_data)->lock);
-	vbackend_evq_remove(q, bound ? &q->gone : &q->bound);
-	vbackend_evq_push(q, bound ? &q->bound : &q->gone);
-}
-
 static int vbackend_vmm_bind(struct vbackend_session *s, char *args)
 {
 	struct vbackend_vmm_frontend *fe = NULL;
@@ -94,7 +85,8 @@ static int vbackend_vmm_bind(struct vbackend_session *s, char *args)
 		fe->backend = s;
 		kref_get(&fe->ref);
 		s->prov_data = fe;
-		vbackend_vmm_peer_state(fe->vmm, true);
+		/* under fe->lock: the VMM sees binds and unbinds in order */
+		vbackend_evq_peer_state(&fe->vmm->evq, true);
 		ret = 0;
 	}
 	spin_unlock_irq(&fe->lock);
@@ -111,7 +103,7 @@ static void vbackend_vmm_unbind(struct vbackend_session *s)
 	if (fe->backend == s) {
 		fe->backend = NULL;
 		if (fe->vmm)
-			vbackend_vmm_peer_state(fe->vmm, false);
+			vbackend_evq_peer_state(&fe->vmm->evq, false);
 	}
 	spin_unlock_irq(&fe->lock);
 	vbackend_vmm_frontend_put(fe);
@@ -228,16 +220,7 @@ static long vbackend_vmm_create(struct vbackend_session *s, void __user *uarg)
 	fe->vmm = s;
 	vbackend_vmm_mem_init(&fe->mem);
 
-	mutex_lock(&s->lock);
-	if (s->role != VBACKEND_ROLE_UNBOUND) {
-		ret = -EISCONN;
-	} else {
-		s->prov = &vbackend_vmm_provider;
-		s->prov_data = fe;
-		/* pairs with vbackend_session_frontend(): data before role */
-		smp_store_release(&s->role, VBACKEND_ROLE_FRONTEND);
-	}
-	mutex_unlock(&s->lock);
+	ret = vbackend_session_become_frontend(s, &vbackend_vmm_provider, fe);
 	if (ret)
 		kfree(fe);
 	return ret;
@@ -464,39 +447,35 @@ static long vbackend_vmm_add_memory(struct vbackend_vmm_frontend *fe,
 	return 0;
 }
 
+/* A VMM session's commands after VBACKEND_VMM_CREATE, by number. */
+#define VBACKEND_VMM_CMD(cmd)	(_IOC_NR(cmd) - _IOC_NR(VBACKEND_VMM_ADD_MEMORY))
+
+static long (*const vbackend_vmm_cmds[])(struct vbackend_vmm_frontend *fe,
+					 void __user *uarg) = {
+	[VBACKEND_VMM_CMD(VBACKEND_VMM_ADD_MEMORY)] = vbackend_vmm_add_memory,
+	[VBACKEND_VMM_CMD(VBACKEND_VMM_ACCESS)] = vbackend_vmm_access,
+	[VBACKEND_VMM_CMD(VBACKEND_VMM_GET_KICK)] = vbackend_vmm_get_kick,
+	[VBACKEND_VMM_CMD(VBACKEND_VMM_GET_IRQ)] = vbackend_vmm_get_irq,
+	[VBACKEND_VMM_CMD(VBACKEND_VMM_RESET)] = vbackend_vmm_reset,
+};
+
 static long vbackend_vmm_ioctl(struct vbackend_session *s, unsigned int nr,
 			       void __user *uarg)
 {
+	unsigned int i = nr - _IOC_NR(VBACKEND_VMM_ADD_MEMORY);
 	struct vbackend_vmm_frontend *fe;
 
-	switch (nr) {
-	case _IOC_NR(VBACKEND_VMM_CREATE):
+	if (nr == _IOC_NR(VBACKEND_VMM_CREATE))
 		return vbackend_vmm_create(s, uarg);
-	case _IOC_NR(VBACKEND_VMM_ADD_MEMORY):
-	case _IOC_NR(VBACKEND_VMM_ACCESS):
-	case _IOC_NR(VBACKEND_VMM_GET_KICK):
-	case _IOC_NR(VBACKEND_VMM_GET_IRQ):
-	case _IOC_NR(VBACKEND_VMM_RESET):
-		break;
-	default:
+	if (i >= ARRAY_SIZE(vbackend_vmm_cmds))
 		return -ENOIOCTLCMD;
-	}
-
+	i = array_index_nospec(i, ARRAY_SIZE(vbackend_vmm_cmds));
+	if (!vbackend_vmm_cmds[i])
+		return -ENOIOCTLCMD;
 	fe = vbackend_session_frontend(s, &vbackend_vmm_provider);
 	if (!fe)
 		return -ENOTTY;
-	switch (nr) {
-	case _IOC_NR(VBACKEND_VMM_ADD_MEMORY):
-		return vbackend_vmm_add_memory(fe, uarg);
-	case _IOC_NR(VBACKEND_VMM_ACCESS):
-		return vbackend_vmm_access(fe, uarg);
-	case _IOC_NR(VBACKEND_VMM_GET_KICK):
-		return vbackend_vmm_get_kick(fe, uarg);
-	case _IOC_NR(VBACKEND_VMM_GET_IRQ):
-		return vbackend_vmm_get_irq(fe, uarg);
-	default:
-		return vbackend_vmm_reset(fe, uarg);
-	}
+	return vbackend_vmm_cmds[i](fe, uarg);
 }
 
 const struct vbackend_provider vbackend_vmm_provider = {
