@@ -30,6 +30,18 @@ static int vb_ioctl(struct vb_session *s, unsigned long req, void *arg)
 	return 0;
 }
 
+/*
+ * Put @win in slot @n, the first free one. vb_translate() reads the table
+ * without locks: the release store of the new count publishes the entry
+ * only once it is complete.
+ */
+static void vb_window_publish(struct vb_session *s, unsigned int n,
+			      const struct vb_window *win)
+{
+	s->win[n] = *win;
+	atomic_store_explicit(&s->nr_windows, n + 1, memory_order_release);
+}
+
 static int vb_map_window(struct vb_session *s, uint64_t gpa, uint64_t size,
 			 bool write)
 {
@@ -40,7 +52,6 @@ static int vb_map_window(struct vb_session *s, uint64_t gpa, uint64_t size,
 		.size = size,
 	};
 	unsigned int n = atomic_load_explicit(&s->nr_windows, memory_order_relaxed);
-	struct vb_window *win;
 	void *p;
 	int ret;
 
@@ -64,15 +75,10 @@ static int vb_map_window(struct vb_session *s, uint64_t gpa, uint64_t size,
 		munmap(p, size);
 		return vb_error(-ret, "SIGBUS guard for window 0x%" PRIx64, gpa);
 	}
-	win = &s->win[n];
-	win->gpa = gpa;
-	win->size = size;
-	win->host = p;
-	win->id = w.id;
-	win->write = write;
-	win->owned = true;
-	/* pairs with the acquire load in vb_translate() */
-	atomic_store_explicit(&s->nr_windows, n + 1, memory_order_release);
+	vb_window_publish(s, n, &(struct vb_window){
+		.gpa = gpa, .size = size, .host = p, .id = w.id,
+		.write = write, .owned = true,
+	});
 	return 0;
 }
 
@@ -396,7 +402,6 @@ int vb_session_fake_window(struct vb_session *s, uint64_t gpa, void *host,
 			   uint64_t size, bool write)
 {
 	unsigned int n = atomic_load(&s->nr_windows);
-	struct vb_window *w;
 	int ret;
 
 	if (n == VB_MAX_WINDOWS)
@@ -409,13 +414,9 @@ int vb_session_fake_window(struct vb_session *s, uint64_t gpa, void *host,
 	ret = vb_guard_add(host, size, &s->gone);
 	if (ret)
 		return ret;
-	w = &s->win[n];
-	w->gpa = gpa;
-	w->size = size;
-	w->host = host;
-	w->id = ++s->fake_ids;
-	w->write = write;
-	w->owned = false;
-	atomic_store(&s->nr_windows, n + 1);
+	vb_window_publish(s, n, &(struct vb_window){
+		.gpa = gpa, .size = size, .host = host, .id = ++s->fake_ids,
+		.write = write, .owned = false,
+	});
 	return 0;
 }
