@@ -94,7 +94,7 @@ echo "# xen: booting Xen 4.17 + dom0 under QEMU TCG (timeout ${XEN_TIMEOUT}s); c
 start=$SECONDS
 status=0
 "$VB_TOP/tools/testing/qemu/run-qemu.sh" -k "$out/xen" -m 3072M -s "$XEN_CPUS" \
-	-a "console=com1 console_timestamps=boot dom0_mem=1536M,max:1536M loglvl=all guest_loglvl=all" \
+	-a "console=com1 console_timestamps=boot dom0_mem=1536M,max:1536M loglvl=all guest_loglvl=all conring_size=1M" \
 	-i "${dom0_kernel:-/boot/vmlinuz-$kver} console=hvc0 earlyprintk=xen panic=-1,$out/dom0-$mode.cpio.gz" \
 	-l "$console" -r "$results" -t "$XEN_TIMEOUT" -S "$XEN_LABEL" || status=$?
 

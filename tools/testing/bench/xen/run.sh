@@ -100,7 +100,7 @@ echo "# xenbench: booting Xen 4.17 + dom0 under QEMU TCG, $rounds rounds x 5 tes
 start=$SECONDS
 status=0
 "$VB_TOP/tools/testing/qemu/run-qemu.sh" -k "$out/xen" -m 3072M -s "${XEN_CPUS:-4}" \
-	-a "console=com1 console_timestamps=boot dom0_mem=1536M,max:1536M loglvl=all guest_loglvl=all" \
+	-a "console=com1 console_timestamps=boot dom0_mem=1536M,max:1536M loglvl=all guest_loglvl=all conring_size=1M" \
 	-i "/boot/vmlinuz-$kver console=hvc0 earlyprintk=xen panic=-1 rdinit=/xenbench-init,$out/dom0-bench.cpio.gz" \
 	-l "$console" -r "$results" -t "$XEN_TIMEOUT" -S xenbench || status=$?
 echo "# xenbench: QEMU exited with status $status after $((SECONDS - start)) s"
