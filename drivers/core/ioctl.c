@@ -31,7 +31,8 @@ static long vbackend_get_info(void __user *uarg)
 	info.api_version = VBACKEND_API_VERSION;
 	info.providers = vbackend_provider_mask();
 	info.features = VBACKEND_FEATURE_BATCH | VBACKEND_FEATURE_KICK_DATAMATCH |
-			VBACKEND_FEATURE_WINDOW_REVOKE | VBACKEND_FEATURE_IOCTL_NR;
+			VBACKEND_FEATURE_WINDOW_REVOKE | VBACKEND_FEATURE_IOCTL_NR |
+			VBACKEND_FEATURE_NOTIFIER_FD;
 	info.max_windows = vbackend_limits.max_windows;
 	info.max_traps = vbackend_limits.max_traps;
 	info.max_kicks = vbackend_limits.max_kicks;

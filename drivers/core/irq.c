@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vbackend: interrupt eventfds. Writing one raises an interrupt in the
- * frontend through the session's provider.
+ * vbackend: interrupts. Writing the eventfd (or notifier) of one raises an
+ * interrupt in the frontend through the session's provider.
  *
- * While armed, our entry on the eventfd's wait queue consumes each signal
- * and calls the provider, under the eventfd's wait-queue lock (atomic
- * context). Disarming removes the entry under that same lock, so once it
- * returns no callback runs or will run. The session holds a reference on the
- * eventfd's file, so the eventfd cannot go away under us (no EPOLLHUP
- * teardown path, unlike KVM's irqfd).
+ * An eventfd is consumed by a hook on its wait queue (evhook.c) while
+ * armed, which calls the provider under the eventfd's wait-queue lock
+ * (atomic context). A notifier (notifier.c) raises from its write(), into
+ * the sink the frontend's VMM attached if there is one.
  */
 #include <linux/eventfd.h>
 #include <linux/file.h>
@@ -18,59 +16,52 @@
 static int vbackend_irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 				 int sync, void *key)
 {
-	struct vbackend_irqfd *irq = container_of(wait, struct vbackend_irqfd, wait);
-	u64 cnt;
+	struct vbackend_evhook *h = vbackend_evhook_fired(wait, key);
+	struct vbackend_irqfd *irq;
 
-	if (key_to_poll(key) & EPOLLIN) {
-		eventfd_ctx_do_read(irq->ctx, &cnt);
+	if (h) {
+		irq = container_of(h, struct vbackend_irqfd, src);
 		irq->s->prov->irq_raise(irq->s, irq);
 	}
 	return 0;
 }
 
-static void vbackend_irqfd_queue(struct file *file, wait_queue_head_t *wqh,
-				 poll_table *pt)
-{
-	struct vbackend_irqfd *irq = container_of(pt, struct vbackend_irqfd, pt);
-
-	irq->wqh = wqh;
-	add_wait_queue(wqh, &irq->wait);
-}
-
 static void vbackend_irqfd_arm(struct vbackend_irqfd *irq)
 {
-	u64 cnt = 0;
-
 	lockdep_assert_held(&irq->s->lock);
-	init_waitqueue_func_entry(&irq->wait, vbackend_irqfd_wakeup);
-	init_poll_funcptr(&irq->pt, vbackend_irqfd_queue);
-	irq->armed = true;
-	if (!(vfs_poll(irq->file, &irq->pt) & EPOLLIN))
-		return;
+	if (irq->notifier)
+		vbackend_notifier_link(irq->notifier, irq);
 	/* signalled before we listened: deliver it now */
-	spin_lock_irq(&irq->wqh->lock);
-	eventfd_ctx_do_read(irq->ctx, &cnt);
-	spin_unlock_irq(&irq->wqh->lock);
-	if (cnt)
+	else if (vbackend_evhook_arm(&irq->src, vbackend_irqfd_wakeup))
 		irq->s->prov->irq_raise(irq->s, irq);
 }
 
 static void vbackend_irqfd_disarm(struct vbackend_irqfd *irq)
 {
-	u64 cnt;
-
 	lockdep_assert_held(&irq->s->lock);
-	if (!irq->armed)
-		return;
-	eventfd_ctx_remove_wait_queue(irq->ctx, &irq->wait, &cnt);
-	irq->armed = false;
+	if (irq->notifier)
+		vbackend_notifier_link(irq->notifier, NULL);
+	else
+		vbackend_evhook_disarm(&irq->src);
+}
+
+/* What vbackend_irq_parse() took, and the sink the VMM attached. */
+static void vbackend_irqfd_put(struct vbackend_irqfd *irq)
+{
+	if (irq->sink)
+		eventfd_ctx_put(irq->sink);
+	if (irq->notifier)
+		fput(irq->notifier);
+	else
+		vbackend_evhook_put(&irq->src);
 }
 
 static int vbackend_irq_parse(struct vbackend_session *s,
 			      const struct vbackend_irq *ui,
 			      struct vbackend_irqfd *irq)
 {
-	if (ui->flags || !vbackend_is_zero(ui->reserved, sizeof(ui->reserved)))
+	if ((ui->flags & ~VBACKEND_IRQ_F_NOTIFIER) ||
+	    !vbackend_is_zero(ui->reserved, sizeof(ui->reserved)))
 		return -EINVAL;
 	if (ui->type < VBACKEND_IRQ_TARGET_LINE || ui->type > VBACKEND_IRQ_TARGET_VECTOR)
 		return -EINVAL;
@@ -80,13 +71,14 @@ static int vbackend_irq_parse(struct vbackend_session *s,
 	irq->target[1] = ui->target[1];
 	INIT_LIST_HEAD(&irq->evnode.link);
 	irq->evnode.type = VBACKEND_EVENT_IRQ;
-	irq->file = fget(ui->fd);
-	if (!irq->file)
-		return -EBADF;
-	irq->ctx = eventfd_ctx_fileget(irq->file);
-	if (IS_ERR(irq->ctx)) {
-		fput(irq->file);
+	if (!(ui->flags & VBACKEND_IRQ_F_NOTIFIER))
+		return vbackend_evhook_get(&irq->src, ui->fd);
+	if (ui->fd != -1)
 		return -EINVAL;
+	irq->notifier = vbackend_notifier_new(true);
+	if (IS_ERR(irq->notifier)) {
+		irq->notifier = NULL;
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -99,7 +91,7 @@ static bool vbackend_irq_exists(struct vbackend_session *s,
 
 	lockdep_assert_held(&s->lock);
 	xa_for_each(&s->irqs, idx, irq)
-		if (irq->ctx == ctx)
+		if (!irq->notifier && irq->src.ctx == ctx)
 			return true;
 	return false;
 }
@@ -112,7 +104,7 @@ static int vbackend_irq_insert(struct vbackend_session *s,
 	lockdep_assert_held(&s->lock);
 	if (!(s->prov->irq_targets & BIT(irq->type)))
 		return -EOPNOTSUPP;
-	if (vbackend_irq_exists(s, irq->ctx))
+	if (!irq->notifier && vbackend_irq_exists(s, irq->src.ctx))
 		return -EEXIST;
 	ret = xa_alloc(&s->irqs, &irq->id, irq,
 		       XA_LIMIT(1, vbackend_limits.max_irqs), GFP_KERNEL_ACCOUNT);
@@ -136,9 +128,10 @@ static void vbackend_irq_remove(struct vbackend_session *s,
  */
 long vbackend_irq_add(struct vbackend_session *s, void __user *uarg)
 {
+	struct file *notifier = NULL;
 	struct vbackend_irqfd *irq;
 	struct vbackend_irq ui;
-	int ret;
+	int ret, fd = -1;
 
 	ret = VBACKEND_ARGS_IN(ui, uarg);
 	if (ret)
@@ -150,6 +143,13 @@ long vbackend_irq_add(struct vbackend_session *s, void __user *uarg)
 	if (ret) {
 		kfree(irq);
 		return ret;
+	}
+	if (irq->notifier) {
+		fd = get_unused_fd_flags(O_CLOEXEC);
+		if (fd < 0) {
+			ret = fd;
+			goto out_put;
+		}
 	}
 
 	ret = vbackend_session_backend_lock(s);
@@ -163,9 +163,13 @@ long vbackend_irq_add(struct vbackend_session *s, void __user *uarg)
 	atomic_long_inc(&vbackend_stats.irqs);
 	vbackend_irqfd_arm(irq);
 	ui.id = irq->id;
+	if (irq->notifier) {
+		ui.fd = fd;
+		notifier = get_file(irq->notifier);
+	}
 	vbackend_session_notifiers_changed(s);
 	mutex_unlock(&s->lock);
-	ret = VBACKEND_ARGS_OUT(uarg, ui);
+	ret = vbackend_notifier_hand_out(notifier, fd, VBACKEND_ARGS_OUT(uarg, ui));
 	/* the caller cannot know the id: take it back, as IRQ_DEL */
 	if (ret && !vbackend_session_backend_lock(s)) {
 		if (xa_load(&s->irqs, ui.id) == irq) {
@@ -177,8 +181,9 @@ long vbackend_irq_add(struct vbackend_session *s, void __user *uarg)
 	return ret;
 
 out_put:
-	eventfd_ctx_put(irq->ctx);
-	fput(irq->file);
+	if (fd >= 0)
+		put_unused_fd(fd);
+	vbackend_irqfd_put(irq);
 	kfree(irq);
 	return ret;
 }
@@ -191,8 +196,7 @@ static void vbackend_irq_remove(struct vbackend_session *s,
 	vbackend_irqfd_disarm(irq);
 	if (s->prov->irq_detach)
 		s->prov->irq_detach(s, irq);
-	eventfd_ctx_put(irq->ctx);
-	fput(irq->file);
+	vbackend_irqfd_put(irq);
 	kfree(irq);
 	atomic_long_dec(&vbackend_stats.irqs);
 }
@@ -231,7 +235,8 @@ long vbackend_irq_del(struct vbackend_session *s, void __user *uarg)
  * @direct: report it as VBACKEND_IRQ_F_DIRECT, as vbackend_irq_direct()
  *          will make it; nothing changes here
  * @out: filled with the interrupt's registration, id included
- * @file: a new reference on the interrupt's eventfd file
+ * @file: a new reference on the interrupt's eventfd file; NULL for a
+ *        notifier
  *
  * Return: 0 or -ENOENT past the last interrupt.
  */
@@ -243,13 +248,18 @@ int vbackend_irq_export(struct vbackend_session *s, u32 cursor, bool direct,
 
 	mutex_lock(&s->lock);
 	irq = xa_find(&s->irqs, &idx, U32_MAX, XA_PRESENT);
+	if (irq && irq->notifier) {
+		out->flags = VBACKEND_IRQ_F_NOTIFIER;
+		*file = NULL;
+	} else if (irq) {
+		out->flags = irq->src.armed && !direct ? 0 : VBACKEND_IRQ_F_DIRECT;
+		*file = get_file(irq->src.file);
+	}
 	if (irq) {
-		out->flags = irq->armed && !direct ? 0 : VBACKEND_IRQ_F_DIRECT;
 		out->type = irq->type;
 		out->target[0] = irq->target[0];
 		out->target[1] = irq->target[1];
 		out->id = irq->id;
-		*file = get_file(irq->file);
 	}
 	mutex_unlock(&s->lock);
 	return irq ? 0 : -ENOENT;
@@ -271,8 +281,67 @@ void vbackend_irq_direct(struct vbackend_session *s, u32 id, struct file *file)
 
 	mutex_lock(&s->lock);
 	irq = xa_load(&s->irqs, id);
-	if (irq && irq->file == file)
+	if (irq && !irq->notifier && irq->src.file == file)
 		vbackend_irqfd_disarm(irq);
+	mutex_unlock(&s->lock);
+}
+
+/* Route @irq's notifier into @sink (NULL: back to the provider). */
+static void vbackend_irq_sink(struct vbackend_irqfd *irq,
+			      struct eventfd_ctx *sink)
+{
+	struct eventfd_ctx *old;
+
+	lockdep_assert_held(&irq->s->lock);
+	old = vbackend_notifier_swap_sink(irq->notifier, irq, sink);
+	if (old)
+		eventfd_ctx_put(old);
+}
+
+/**
+ * vbackend_irq_set_sink() - VBACKEND_VMM_SET_IRQ_FD on a backend
+ * @s: backend session
+ * @id: interrupt id
+ * @fd: the VMM's eventfd in the caller's table, or -1 to detach
+ *
+ * Return: 0 or a negative errno, see the uapi header.
+ */
+int vbackend_irq_set_sink(struct vbackend_session *s, u32 id, int fd)
+{
+	struct eventfd_ctx *sink = NULL;
+	struct vbackend_irqfd *irq;
+
+	if (fd != -1) {
+		sink = eventfd_ctx_fdget(fd);
+		if (IS_ERR(sink))
+			return PTR_ERR(sink);
+	}
+	mutex_lock(&s->lock);
+	irq = xa_load(&s->irqs, id);
+	if (!irq || !irq->notifier) {
+		mutex_unlock(&s->lock);
+		if (sink)
+			eventfd_ctx_put(sink);
+		return irq ? -EOPNOTSUPP : -ENOENT;
+	}
+	vbackend_irq_sink(irq, sink);
+	mutex_unlock(&s->lock);
+	return 0;
+}
+
+/**
+ * vbackend_irq_sinks_drop() - detach every sink the VMM attached
+ * @s: backend session whose VMM is going away
+ */
+void vbackend_irq_sinks_drop(struct vbackend_session *s)
+{
+	struct vbackend_irqfd *irq;
+	unsigned long idx;
+
+	mutex_lock(&s->lock);
+	xa_for_each(&s->irqs, idx, irq)
+		if (irq->notifier)
+			vbackend_irq_sink(irq, NULL);
 	mutex_unlock(&s->lock);
 }
 

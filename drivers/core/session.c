@@ -40,6 +40,7 @@ int vbackend_session_open(struct inode *inode, struct file *file)
 	xa_init_flags(&s->irqs, XA_FLAGS_ALLOC1);
 	INIT_LIST_HEAD(&s->range_list);
 	INIT_LIST_HEAD(&s->kick_list);
+	INIT_LIST_HEAD(&s->kick_sources);
 	vbackend_evq_init(&s->evq);
 
 	file->private_data = s;

@@ -5,6 +5,9 @@
  * Lock order (outermost first):
  *   session.lock (mutex) -> provider locks -> evq.lock (spinlock, irqsave)
  *   eventfd wait-queue lock -> provider locks -> evq.lock   (irqfd wakeups)
+ *   eventfd wait-queue lock -> kick notifier's wait-queue lock
+ *   interrupt notifier's raise_lock -> eventfd wait-queue lock | provider
+ *                                      locks -> evq.lock
  *   mmap_lock -> session.revoke_sem                        (window faults)
  */
 #ifndef VBACKEND_INTERNAL_H
@@ -236,6 +239,9 @@ struct vbackend_provider {
  * @irqs: id -> &struct vbackend_irqfd
  * @range_list: RCU list of the trap ranges, for lookups in atomic context
  * @kick_list: RCU list of the kicks, for matching in atomic context
+ * @kick_sources: the eventfds the frontend's VMM attached to kick
+ *                notifiers (kick.c), under @lock
+ * @nr_kick_sources: their number, under @lock
  * @evq: the record stream read() and write() work on
  */
 struct vbackend_session {
@@ -254,21 +260,41 @@ struct vbackend_session {
 	struct xarray irqs;
 	struct list_head range_list;
 	struct list_head kick_list;
+	struct list_head kick_sources;
+	unsigned int nr_kick_sources;
 	struct vbackend_evq evq;
 };
 
 /**
- * struct vbackend_irqfd - an eventfd that interrupts the frontend
- * @s: owning session
- * @id: id in &vbackend_session.irqs
- * @type: VBACKEND_IRQ_TARGET_*
- * @target: type-specific target
+ * struct vbackend_evhook - a callback on an eventfd's wait queue (evhook.c)
  * @file: the eventfd's file (a reference)
  * @ctx: its eventfd context (a reference)
  * @wait: our entry on the eventfd's wait queue while @armed
  * @wqh: that wait queue
  * @pt: poll table used once to find @wqh
- * @armed: the kernel consumes the eventfd; under the session lock
+ * @armed: @wait is on @wqh; changed under the owner's lock
+ */
+struct vbackend_evhook {
+	struct file *file;
+	struct eventfd_ctx *ctx;
+	wait_queue_entry_t wait;
+	wait_queue_head_t *wqh;
+	poll_table pt;
+	bool armed;
+};
+
+/**
+ * struct vbackend_irqfd - what interrupts the frontend when written
+ * @s: owning session
+ * @id: id in &vbackend_session.irqs
+ * @type: VBACKEND_IRQ_TARGET_*
+ * @target: type-specific target
+ * @notifier: with VBACKEND_IRQ_F_NOTIFIER, its file (a reference); NULL
+ *            when the backend gave an eventfd
+ * @src: that eventfd, consumed by the kernel while armed (under the
+ *       session lock); unused with @notifier
+ * @sink: with @notifier, the VMM's eventfd raising goes to (a reference),
+ *        NULL for the provider; under the notifier's raise lock
  * @prov_handle: what the provider's @irq_attach set up (e.g. a port)
  * @evnode: VBACKEND_EVENT_IRQ node a provider may queue on a peer
  */
@@ -277,12 +303,9 @@ struct vbackend_irqfd {
 	u32 id;
 	u32 type;
 	u64 target[2];
-	struct file *file;
-	struct eventfd_ctx *ctx;
-	wait_queue_entry_t wait;
-	wait_queue_head_t *wqh;
-	poll_table pt;
-	bool armed;
+	struct file *notifier;
+	struct vbackend_evhook src;
+	struct eventfd_ctx *sink;
 	unsigned long prov_handle;
 	struct vbackend_evnode evnode;
 };
@@ -362,6 +385,24 @@ bool vbackend_range_covers(struct vbackend_session *s, u8 space, u64 addr,
 			   u64 len);
 void vbackend_ranges_free(struct vbackend_session *s);
 
+/* evhook.c */
+int vbackend_evhook_get(struct vbackend_evhook *h, int fd);
+void vbackend_evhook_put(struct vbackend_evhook *h);
+u64 vbackend_evhook_arm(struct vbackend_evhook *h, wait_queue_func_t func);
+void vbackend_evhook_disarm(struct vbackend_evhook *h);
+struct vbackend_evhook *vbackend_evhook_fired(wait_queue_entry_t *wait,
+					      void *key);
+
+/* notifier.c */
+struct file *vbackend_notifier_new(bool is_irq);
+bool vbackend_is_kick_notifier(struct file *file);
+void vbackend_notifier_signal(struct file *file);
+void vbackend_notifier_link(struct file *file, struct vbackend_irqfd *irq);
+struct eventfd_ctx *vbackend_notifier_swap_sink(struct file *file,
+						struct vbackend_irqfd *irq,
+						struct eventfd_ctx *sink);
+int vbackend_notifier_hand_out(struct file *file, int fd, int err);
+
 /* kick.c */
 long vbackend_kick_add(struct vbackend_session *s, void __user *uarg);
 long vbackend_kick_del(struct vbackend_session *s, void __user *uarg);
@@ -371,6 +412,8 @@ bool vbackend_kicks_in(struct vbackend_session *s, u8 space, u64 start,
 		       u64 last);
 int vbackend_kick_export(struct vbackend_session *s, u32 cursor,
 			 struct vbackend_kick *out, struct file **file);
+int vbackend_kick_set_source(struct vbackend_session *s, u32 id, int fd);
+void vbackend_kick_sources_drop(struct vbackend_session *s);
 void vbackend_kicks_free(struct vbackend_session *s);
 
 /* irq.c */
@@ -379,6 +422,8 @@ long vbackend_irq_del(struct vbackend_session *s, void __user *uarg);
 int vbackend_irq_export(struct vbackend_session *s, u32 cursor, bool direct,
 			struct vbackend_irq *out, struct file **file);
 void vbackend_irq_direct(struct vbackend_session *s, u32 id, struct file *file);
+int vbackend_irq_set_sink(struct vbackend_session *s, u32 id, int fd);
+void vbackend_irq_sinks_drop(struct vbackend_session *s);
 void vbackend_irqs_free(struct vbackend_session *s);
 
 /* ioctl.c */

@@ -7,9 +7,12 @@
  * binds to it with "vmm:fd=N", N being its own descriptor of the VMM's
  * session, so the link is made by passing an fd and never by a name anyone
  * could guess. The VMM can fetch the backend's kick and interrupt eventfds
- * to hand them to KVM_IOEVENTFD / KVM_IRQFD, after which kicks and
- * interrupts bypass it entirely; until then the kernel matches kicks on the
- * forwarded writes and turns interrupts into VBACKEND_EVENT_IRQ records.
+ * to hand them to KVM_IOEVENTFD / KVM_IRQFD, or, when the backend asked for
+ * notifiers, attach its own eventfds to them (VMM_SET_KICK_FD/IRQ_FD), the
+ * way QEMU hands its fds to a vhost-user backend; either way kicks and
+ * interrupts then bypass it entirely. Until then the kernel matches kicks
+ * on the forwarded writes and turns interrupts into VBACKEND_EVENT_IRQ
+ * records.
  */
 #include <linux/completion.h>
 #include <linux/file.h>
@@ -128,6 +131,9 @@ static void vbackend_vmm_release(struct vbackend_session *s)
 	if (b) {
 		/* revokes its windows before the memory below goes */
 		vbackend_session_peer_gone(b, 0);
+		/* and lets go of the eventfds this VMM attached */
+		vbackend_kick_sources_drop(b);
+		vbackend_irq_sinks_drop(b);
 		vbackend_session_put(b);
 	}
 	vbackend_vmm_mem_free(&fe->mem);
@@ -368,6 +374,10 @@ static long vbackend_vmm_get_kick(struct vbackend_vmm_frontend *fe,
 	vbackend_session_put(b);
 	if (ret)
 		return ret;
+	if (!file) {
+		uk.fd = -1;
+		return VBACKEND_ARGS_OUT(uarg, uk);
+	}
 	return vbackend_vmm_hand_out(uarg, &uk, sizeof(uk), &uk.fd, file,
 				     NULL, NULL, 0);
 }
@@ -392,12 +402,50 @@ static long vbackend_vmm_get_irq(struct vbackend_vmm_frontend *fe,
 		return -ENOTCONN;
 	direct = ui.flags & VBACKEND_IRQ_F_DIRECT;
 	ret = vbackend_irq_export(b, ui.id, direct, &ui, &file);
-	if (!ret)
+	if (!ret && !file) {
+		ui.fd = -1;
+		ret = VBACKEND_ARGS_OUT(uarg, ui);
+	} else if (!ret) {
 		ret = vbackend_vmm_hand_out(uarg, &ui, sizeof(ui), &ui.fd, file,
 					    direct ? vbackend_irq_direct : NULL,
 					    b, ui.id);
+	}
 	vbackend_session_put(b);
 	return ret;
+}
+
+/* VMM_SET_KICK_FD and VMM_SET_IRQ_FD: @set attaches on the backend. */
+static long vbackend_vmm_set_fd(struct vbackend_vmm_frontend *fe,
+				void __user *uarg,
+				int (*set)(struct vbackend_session *b, u32 id, int fd))
+{
+	struct vbackend_vmm_notifier un;
+	struct vbackend_session *b;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(un, uarg);
+	if (ret)
+		return ret;
+	if (un.flags || !vbackend_is_zero(un.reserved, sizeof(un.reserved)))
+		return -EINVAL;
+	b = vbackend_vmm_backend_get(fe);
+	if (!b)
+		return -ENOTCONN;
+	ret = set(b, un.id, un.fd);
+	vbackend_session_put(b);
+	return ret;
+}
+
+static long vbackend_vmm_set_kick_fd(struct vbackend_vmm_frontend *fe,
+				     void __user *uarg)
+{
+	return vbackend_vmm_set_fd(fe, uarg, vbackend_kick_set_source);
+}
+
+static long vbackend_vmm_set_irq_fd(struct vbackend_vmm_frontend *fe,
+				    void __user *uarg)
+{
+	return vbackend_vmm_set_fd(fe, uarg, vbackend_irq_set_sink);
 }
 
 static long vbackend_vmm_reset(struct vbackend_vmm_frontend *fe,
@@ -457,6 +505,8 @@ static long (*const vbackend_vmm_cmds[])(struct vbackend_vmm_frontend *fe,
 	[VBACKEND_VMM_CMD(VBACKEND_VMM_GET_KICK)] = vbackend_vmm_get_kick,
 	[VBACKEND_VMM_CMD(VBACKEND_VMM_GET_IRQ)] = vbackend_vmm_get_irq,
 	[VBACKEND_VMM_CMD(VBACKEND_VMM_RESET)] = vbackend_vmm_reset,
+	[VBACKEND_VMM_CMD(VBACKEND_VMM_SET_KICK_FD)] = vbackend_vmm_set_kick_fd,
+	[VBACKEND_VMM_CMD(VBACKEND_VMM_SET_IRQ_FD)] = vbackend_vmm_set_irq_fd,
 };
 
 static long vbackend_vmm_ioctl(struct vbackend_session *s, unsigned int nr,

@@ -53,6 +53,7 @@
 #define VBACKEND_FEATURE_WINDOW_REVOKE	(1ULL << 2) /* windows SIGBUS after revocation */
 #define VBACKEND_FEATURE_IRQ_LEVEL	(1ULL << 3) /* level interrupts with resample (not in v1) */
 #define VBACKEND_FEATURE_IOCTL_NR	(1ULL << 4) /* commands matched on number: any size */
+#define VBACKEND_FEATURE_NOTIFIER_FD	(1ULL << 5) /* kernel-issued kick/irq fds, VMM_SET_*_FD */
 
 /**
  * struct vbackend_info - what this kernel offers (VBACKEND_GET_INFO)
@@ -232,15 +233,17 @@ struct vbackend_trap {
 
 /* &vbackend_kick.flags, beside VBACKEND_F_PIO */
 #define VBACKEND_KICK_F_DATAMATCH	(1U << 1)
+#define VBACKEND_KICK_F_NOTIFIER	(1U << 2) /* the kernel issues @fd: see below */
 
 /**
  * struct vbackend_kick - an eventfd the frontend's writes signal (VBACKEND_KICK_ADD)
  * @argsz: size of the structure as the caller knows it
- * @flags: VBACKEND_F_PIO, VBACKEND_KICK_F_DATAMATCH
+ * @flags: VBACKEND_F_PIO, VBACKEND_KICK_F_DATAMATCH, VBACKEND_KICK_F_NOTIFIER
  * @addr: address written; the kick must lie inside one trap range
  * @data: with DATAMATCH, the value the write must carry (low @len bytes);
  *        zero without it (-EINVAL)
- * @fd: eventfd to signal
+ * @fd: eventfd to signal. With NOTIFIER: -1 in, and out a new notifier fd;
+ *      or a kick notifier an earlier KICK_ADD issued, which kicks share
  * @len: access size that matches: 1, 2, 4 or 8
  * @id: out: kick id for VBACKEND_KICK_DEL
  * @reserved: must be zero
@@ -248,6 +251,13 @@ struct vbackend_trap {
  * A matching write is consumed in the kernel and never reaches the trap
  * queue. A data-matched kick takes precedence over a wildcard one at the same
  * address and length; each (address, length, match) exists once (-EEXIST).
+ *
+ * A notifier fd (VBACKEND_FEATURE_NOTIFIER_FD) reads, polls and writes as
+ * an eventfd, and the frontend's VMM can attach its own eventfds to it as
+ * sources (VBACKEND_VMM_SET_KICK_FD), any time, without the backend
+ * noticing. The descriptor is the caller's, close-on-exec; the kick keeps
+ * its file until it is deleted. Given back in @fd, an issued notifier is
+ * shared: the queues of one device can wake one thread through one fd.
  */
 struct vbackend_kick {
 	__u32 argsz;
@@ -268,16 +278,25 @@ struct vbackend_kick {
 
 /* &vbackend_irq.flags */
 #define VBACKEND_IRQ_F_DIRECT	(1U << 0) /* VMM_GET_IRQ: caller consumes the eventfd */
+#define VBACKEND_IRQ_F_NOTIFIER	(1U << 1) /* the kernel issues @fd: see below */
 
 /**
  * struct vbackend_irq - an eventfd that interrupts the frontend (VBACKEND_IRQ_ADD)
  * @argsz: size of the structure as the caller knows it
- * @flags: must be zero for VBACKEND_IRQ_ADD (edge triggered)
- * @fd: eventfd; each write raises the interrupt once
+ * @flags: zero or VBACKEND_IRQ_F_NOTIFIER for VBACKEND_IRQ_ADD (edge
+ *         triggered)
+ * @fd: eventfd; each write raises the interrupt once. With NOTIFIER, -1 in
+ *      and out a new notifier fd
  * @type: VBACKEND_IRQ_TARGET_*, one the provider lists in irq_targets
  * @target: type-specific, see VBACKEND_IRQ_TARGET_*
  * @id: out: interrupt id for VBACKEND_IRQ_DEL
  * @reserved: must be zero; level triggering and a resample fd will use it
+ *
+ * Each write() to a notifier fd (VBACKEND_FEATURE_NOTIFIER_FD) raises the
+ * interrupt at once, in the writer's context, and the frontend's VMM can
+ * attach its own eventfd to it as the sink (VBACKEND_VMM_SET_IRQ_FD), any
+ * time, without the backend noticing. It never reads anything (read():
+ * -EINVAL); once the interrupt is deleted, write() fails with -EPIPE.
  */
 struct vbackend_irq {
 	__u32 argsz;
@@ -469,6 +488,45 @@ struct vbackend_vmm_access {
 	__u32 reserved[2];
 };
 
+/**
+ * struct vbackend_vmm_notifier - attach a VMM eventfd to a backend's
+ * notifier (VBACKEND_VMM_SET_KICK_FD, VBACKEND_VMM_SET_IRQ_FD)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: must be zero
+ * @id: the kick or interrupt id, as VMM_GET_KICK / VMM_GET_IRQ list it
+ * @fd: the VMM's eventfd; -1 detaches the one attached
+ * @reserved: must be zero
+ *
+ * SET_KICK_FD: each signal of @fd (a KVM_IOEVENTFD, say) signals the kick's
+ * notifier from the signaller's context, with no thread in between; and
+ * the notifier is signalled once at every attach, so that a kick that
+ * reached the fd being replaced is never lost (the backend re-scans).
+ * SET_IRQ_FD: each write to the interrupt's notifier signals @fd (a
+ * KVM_IRQFD: MSIs are injected there and then) instead of queuing
+ * VBACKEND_EVENT_IRQ, which detaching brings back; @fd is signalled once
+ * at attach, so an interrupt may be duplicated by a swap, never dropped.
+ * Attaching replaces, atomically for the backend, whatever was attached.
+ * A kick source belongs to the notifier and the kick's match (address,
+ * size, data), not to the kick: it stays when the kick is deleted, so a
+ * write KVM took while the backend adds the kick again (sharing its
+ * notifier) is not lost, and attaching through the new kick replaces it.
+ * The kernel holds its own reference on @fd until it is replaced or
+ * detached, or, for a kick source, the backend session or the VMM's
+ * closes; for an interrupt sink, also until the interrupt is deleted.
+ *
+ * Return: 0; -ENOENT for an unknown id; -EOPNOTSUPP when the backend gave
+ * its own eventfd instead of asking for a notifier (VMM_GET_KICK/IRQ hand
+ * that one out); -EBADF, or -EINVAL when @fd is not an eventfd; -ENOSPC
+ * past max_kicks kick sources; -ENOTCONN with no backend bound.
+ */
+struct vbackend_vmm_notifier {
+	__u32 argsz;
+	__u32 flags;
+	__u32 id;
+	__s32 fd;
+	__u32 reserved[2];
+};
+
 /*
  * ioctl numbers. Magic 0xBE; grouped as 0x0x discovery and binding,
  * 0x1x windows, 0x2x traps, 0x3x kicks, 0x4x interrupts, 0x8x VMM side.
@@ -498,6 +556,9 @@ struct vbackend_vmm_access {
  * VBACKEND_IRQ_F_DIRECT the kernel stops delivering VBACKEND_EVENT_IRQ for
  * that interrupt: the caller now consumes the eventfd itself. A call that
  * fails (-EMFILE, -EFAULT writing the argument back...) changes nothing.
+ * A notifier the backend asked for is listed with the NOTIFIER flag and
+ * @fd -1 (DIRECT does not apply): the VMM attaches its own eventfds to it
+ * with VMM_SET_KICK_FD / VMM_SET_IRQ_FD.
  */
 #define VBACKEND_VMM_CREATE	_IOW(VBACKEND_MAGIC, 0x80, struct vbackend_vmm_ctl)
 #define VBACKEND_VMM_ADD_MEMORY	_IOW(VBACKEND_MAGIC, 0x81, struct vbackend_vmm_memory)
@@ -505,5 +566,7 @@ struct vbackend_vmm_access {
 #define VBACKEND_VMM_GET_KICK	_IOWR(VBACKEND_MAGIC, 0x83, struct vbackend_kick)
 #define VBACKEND_VMM_GET_IRQ	_IOWR(VBACKEND_MAGIC, 0x84, struct vbackend_irq)
 #define VBACKEND_VMM_RESET	_IOW(VBACKEND_MAGIC, 0x85, struct vbackend_vmm_ctl)
+#define VBACKEND_VMM_SET_KICK_FD _IOW(VBACKEND_MAGIC, 0x86, struct vbackend_vmm_notifier)
+#define VBACKEND_VMM_SET_IRQ_FD	_IOW(VBACKEND_MAGIC, 0x87, struct vbackend_vmm_notifier)
 
 #endif /* _UAPI_LINUX_VBACKEND_H */

@@ -30,6 +30,7 @@
 #define SIZE_VMM_CTL		16
 #define SIZE_VMM_MEMORY		40
 #define SIZE_VMM_ACCESS		48
+#define SIZE_VMM_NOTIFIER	24
 
 #define FROZEN(s, n) _Static_assert(sizeof(struct s) == (n), \
 				    "sizeof(struct " #s ") changed: ABI break")
@@ -48,6 +49,7 @@ FROZEN(vbackend_completion, SIZE_COMPLETION);
 FROZEN(vbackend_vmm_ctl, SIZE_VMM_CTL);
 FROZEN(vbackend_vmm_memory, SIZE_VMM_MEMORY);
 FROZEN(vbackend_vmm_access, SIZE_VMM_ACCESS);
+FROZEN(vbackend_vmm_notifier, SIZE_VMM_NOTIFIER);
 
 /* "->struct NAME SIZE ALIGN EXPECTED" */
 #define S(s, n)								\
@@ -217,6 +219,13 @@ void layout(void)
 	F(vbackend_vmm_access, result);
 	F(vbackend_vmm_access, reserved);
 
+	S(vbackend_vmm_notifier, SIZE_VMM_NOTIFIER);
+	F(vbackend_vmm_notifier, argsz);
+	F(vbackend_vmm_notifier, flags);
+	F(vbackend_vmm_notifier, id);
+	F(vbackend_vmm_notifier, fd);
+	F(vbackend_vmm_notifier, reserved);
+
 	/* The ioctl numbers encode the sizes: they must agree as well. */
 	C(VBACKEND_GET_INFO);
 	C(VBACKEND_GET_PROVIDER);
@@ -236,6 +245,8 @@ void layout(void)
 	C(VBACKEND_VMM_GET_KICK);
 	C(VBACKEND_VMM_GET_IRQ);
 	C(VBACKEND_VMM_RESET);
+	C(VBACKEND_VMM_SET_KICK_FD);
+	C(VBACKEND_VMM_SET_IRQ_FD);
 	C(VBACKEND_API_VERSION);
 	C(VBACKEND_TARGET_MAX);
 }

@@ -1169,6 +1169,96 @@ static void cleanup_irq(FIXTURE_DATA(faults) *self, void *ctx)
 	close_fd(self, ctx);
 }
 
+/* notifiers: the kernel's fds, and the VMM's eventfds attached to them */
+static int call_kick_notifier(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+
+	c->fd = vb_kick_notifier(self->be, 0, KADDR + 8, 4, 0, &c->id);
+	return c->fd < 0 ? -1 : 0;
+}
+
+/* a forwarded write kicks it (c->fd2: and the VMM's eventfd attached) */
+static int check_kick_notifier(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+	__u64 data = 1;
+	__u32 result = 0;
+
+	vb_efd_take(c->fd);
+	if (vmm_access_sync(self->vmm, 0, KADDR + 8, 4, VBACKEND_DIR_WRITE,
+			    &data, &result, VB_WAIT_MS) ||
+	    result != VBACKEND_VMM_ACCESS_KICKED || vb_efd_take(c->fd) != 1)
+		return -1;
+	if (c->fd2 >= 0 &&
+	    (vb_efd_signal(c->fd2, 1) || vb_efd_take(c->fd) != 1))
+		return -1;
+	vb_drain_events(self->vmm, 0, NULL);	/* NOTIFIERS */
+	return vb_del(self->be, VBACKEND_KICK_DEL, c->id);
+}
+
+static int call_irq_notifier(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+
+	c->fd = vb_irq_notifier(self->be, VBACKEND_IRQ_TARGET_MSI, 0xfee00000,
+				0x43, &c->id);
+	return c->fd < 0 ? -1 : 0;
+}
+
+/* a write raises it: into c->fd2 once attached, else as a VMM record */
+static int check_irq_notifier(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+	__u64 ids = 0;
+
+	vb_drain_events(self->vmm, 0, NULL);
+	if (c->fd2 >= 0)
+		vb_efd_take(c->fd2);
+	if (vb_efd_signal(c->fd, 1))
+		return -1;
+	if (c->fd2 >= 0) {
+		if (vb_efd_take(c->fd2) != 1)
+			return -1;
+	} else {
+		vb_drain_events(self->vmm, 100, &ids);
+		if (c->id >= 64 || !(ids & (1ULL << c->id)))
+			return -1;
+	}
+	vb_drain_events(self->vmm, 0, NULL);
+	return vb_del(self->be, VBACKEND_IRQ_DEL, c->id);
+}
+
+static int prepare_kick_source(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+
+	c->fd2 = vb_eventfd();
+	return c->fd2 < 0 ? -1 : call_kick_notifier(self, ctx);
+}
+
+static int call_set_kick_fd(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+
+	return vmm_set_fd(self->vmm, VBACKEND_VMM_SET_KICK_FD, c->id, c->fd2);
+}
+
+static int prepare_irq_sink(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+
+	c->fd2 = vb_eventfd();
+	return c->fd2 < 0 ? -1 : call_irq_notifier(self, ctx);
+}
+
+static int call_set_irq_fd(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+
+	return vmm_set_fd(self->vmm, VBACKEND_VMM_SET_IRQ_FD, c->id, c->fd2);
+}
+
 TEST_F_TIMEOUT(faults, notifiers, FAULTS_TIMEOUT)
 {
 	const struct fpath paths[] = {
@@ -1207,6 +1297,32 @@ TEST_F_TIMEOUT(faults, notifiers, FAULTS_TIMEOUT)
 			.prepare = prepare_irq,
 			.call = call_irq_del,
 			.check = check_irq_gone,
+			.cleanup = cleanup_irq,
+		}, {
+			.name = "VBACKEND_KICK_ADD (notifier)",
+			.errnos = err_nomem_fault,
+			.call = call_kick_notifier,
+			.check = check_kick_notifier,
+			.cleanup = cleanup_irq,
+		}, {
+			.name = "VBACKEND_IRQ_ADD (notifier)",
+			.errnos = err_nomem_fault,
+			.call = call_irq_notifier,
+			.check = check_irq_notifier,
+			.cleanup = cleanup_irq,
+		}, {
+			.name = "VBACKEND_VMM_SET_KICK_FD",
+			.errnos = err_nomem_fault,
+			.prepare = prepare_kick_source,
+			.call = call_set_kick_fd,
+			.check = check_kick_notifier,
+			.cleanup = cleanup_irq,
+		}, {
+			.name = "VBACKEND_VMM_SET_IRQ_FD",
+			.errnos = err_nomem_fault,
+			.prepare = prepare_irq_sink,
+			.call = call_set_irq_fd,
+			.check = check_irq_notifier,
 			.cleanup = cleanup_irq,
 		},
 	};

@@ -12,7 +12,8 @@
 				 VBACKEND_FEATURE_KICK_DATAMATCH |	\
 				 VBACKEND_FEATURE_WINDOW_REVOKE |	\
 				 VBACKEND_FEATURE_IRQ_LEVEL |		\
-				 VBACKEND_FEATURE_IOCTL_NR)
+				 VBACKEND_FEATURE_IOCTL_NR |		\
+				 VBACKEND_FEATURE_NOTIFIER_FD)
 
 FIXTURE(info) {
 	int fd;
@@ -69,6 +70,7 @@ TEST_F(info, get_info_features)
 	EXPECT_NE(0ULL, info.features & VBACKEND_FEATURE_KICK_DATAMATCH);
 	EXPECT_NE(0ULL, info.features & VBACKEND_FEATURE_WINDOW_REVOKE);
 	EXPECT_NE(0ULL, info.features & VBACKEND_FEATURE_IOCTL_NR);
+	EXPECT_NE(0ULL, info.features & VBACKEND_FEATURE_NOTIFIER_FD);
 	EXPECT_EQ(0ULL, info.features & VBACKEND_FEATURE_IRQ_LEVEL);
 	EXPECT_EQ(0ULL, info.features & ~(__u64)VB_KNOWN_FEATURES);
 }
@@ -342,7 +344,7 @@ TEST_F(info, unknown_ioctl)
 		_IOWR(VBACKEND_MAGIC, 0x03, struct vbackend_info),
 		_IOWR(VBACKEND_MAGIC, 0x50, struct vbackend_id),
 		_IOWR(VBACKEND_MAGIC, 0xff, struct vbackend_id),
-		_IOWR(VBACKEND_MAGIC, 0x86, struct vbackend_vmm_ctl),
+		_IOWR(VBACKEND_MAGIC, 0x88, struct vbackend_vmm_ctl),
 		/* a known number under another type (ioctl_size_test: any size) */
 		_IOWR('X', 0x00, struct vbackend_info),
 		TCGETS,

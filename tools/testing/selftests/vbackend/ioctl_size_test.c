@@ -20,6 +20,7 @@
 #define MMIO_SIZE	0x1000ULL
 #define KADDR		(MMIO + 0x40)	/* the fixture's kick */
 #define KADDR2		(MMIO + 0x80)	/* KICK_ADD's */
+#define KADDR3		(MMIO + 0xc0)	/* the fixture's notifier kick */
 #define MMIO2		0xe0000000ULL	/* TRAP_ADD's */
 #define GPA		0x100000ULL	/* the fixture's memory */
 #define GPA2		0x800000ULL	/* VMM_ADD_MEMORY's */
@@ -40,12 +41,16 @@ union size_arg {
 	struct vbackend_vmm_ctl ctl;
 	struct vbackend_vmm_memory mem;
 	struct vbackend_vmm_access acc;
+	struct vbackend_vmm_notifier notif;
 	unsigned char bytes[256];
 };
 
 FIXTURE(size) {
 	long refcnt0;
 	int vmm, be, memfd, kick_efd, irq_efd;
+	/* a kick and an interrupt with notifiers, for VMM_SET_*_FD */
+	int kick_notifier, irq_notifier;
+	__u32 kick_notifier_id, irq_notifier_id;
 	/* what a variant's prepare() creates, closed at teardown */
 	int extra, extra_vmm, extra_fd;
 	char target[32];
@@ -71,6 +76,7 @@ FIXTURE_SETUP(size)
 {
 	self->vmm = self->be = self->memfd = -1;
 	self->kick_efd = self->irq_efd = -1;
+	self->kick_notifier = self->irq_notifier = -1;
 	self->extra = self->extra_vmm = self->extra_fd = -1;
 	VB_REQUIRE_DEVICE();
 	self->refcnt0 = vb_refcnt_read();
@@ -89,6 +95,13 @@ FIXTURE_SETUP(size)
 	ASSERT_LE(0, self->irq_efd);
 	ASSERT_EQ(0, vb_irq_add(self->be, self->irq_efd,
 				VBACKEND_IRQ_TARGET_MSI, MSI_ADDR, 0x30, NULL));
+	self->kick_notifier = vb_kick_notifier(self->be, 0, KADDR3, 4, 0,
+					       &self->kick_notifier_id);
+	ASSERT_LE(0, self->kick_notifier);
+	self->irq_notifier = vb_irq_notifier(self->be, VBACKEND_IRQ_TARGET_MSI,
+					     MSI_ADDR, 0x32,
+					     &self->irq_notifier_id);
+	ASSERT_LE(0, self->irq_notifier);
 }
 
 FIXTURE_TEARDOWN(size)
@@ -101,6 +114,8 @@ FIXTURE_TEARDOWN(size)
 	vb_close(&self->memfd);
 	vb_close(&self->kick_efd);
 	vb_close(&self->irq_efd);
+	vb_close(&self->kick_notifier);
+	vb_close(&self->irq_notifier);
 	VB_EXPECT_NO_LEAKS(self->refcnt0);
 }
 
@@ -278,6 +293,21 @@ static void undo_get_irq(FIXTURE_DATA(size) *self, union size_arg *a)
 	close(a->irq.fd);
 }
 
+/* the VMM's eventfd attached to the backend's notifiers */
+static int prep_set_kick_fd(FIXTURE_DATA(size) *self, union size_arg *a)
+{
+	a->notif.id = self->kick_notifier_id;
+	a->notif.fd = self->kick_efd;
+	return self->vmm;
+}
+
+static int prep_set_irq_fd(FIXTURE_DATA(size) *self, union size_arg *a)
+{
+	a->notif.id = self->irq_notifier_id;
+	a->notif.fd = self->irq_efd;
+	return self->vmm;
+}
+
 #define SIZE_VARIANT(name, c, type, prep, und)				\
 	FIXTURE_VARIANT_ADD(size, name) {				\
 		.cmd = c,						\
@@ -323,6 +353,10 @@ SIZE_VARIANT(vmm_get_irq, VBACKEND_VMM_GET_IRQ, struct vbackend_irq,
 	     on_vmm, undo_get_irq);
 SIZE_VARIANT(vmm_reset, VBACKEND_VMM_RESET, struct vbackend_vmm_ctl,
 	     on_vmm, NULL);
+SIZE_VARIANT(vmm_set_kick_fd, VBACKEND_VMM_SET_KICK_FD,
+	     struct vbackend_vmm_notifier, prep_set_kick_fd, NULL);
+SIZE_VARIANT(vmm_set_irq_fd, VBACKEND_VMM_SET_IRQ_FD,
+	     struct vbackend_vmm_notifier, prep_set_irq_fd, NULL);
 
 /* the variant's argument, prepared; the session it goes to */
 static int size_prepare(FIXTURE_DATA(size) *self,

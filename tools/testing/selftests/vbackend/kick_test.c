@@ -349,7 +349,7 @@ TEST_F(kick, flags_reserved_einval)
 {
 	struct vbackend_kick k;
 
-	ASSERT_EQ(-1, vb_kick_add(self->be, 1U << 2, KADDR, 4, 0, self->efd,
+	ASSERT_EQ(-1, vb_kick_add(self->be, 1U << 3, KADDR, 4, 0, self->efd,
 				  NULL));
 	EXPECT_EQ(EINVAL, errno);
 	ASSERT_EQ(-1, vb_kick_add(self->be, 1U << 31, KADDR, 4, 0, self->efd,

@@ -349,6 +349,68 @@ static inline int vb_irq_add(int be, int efd, __u32 type, __u64 t0, __u64 t1,
 	return ret;
 }
 
+/*
+ * KICK_ADD / IRQ_ADD asking for a notifier (VBACKEND_*_F_NOTIFIER): the
+ * kernel's fd, made non-blocking as vb_eventfd()'s are; -1 on failure.
+ */
+static inline int vb_nonblock(int fd)
+{
+	if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static inline int vb_kick_notifier(int be, __u32 flags, __u64 addr, __u32 len,
+				   __u64 data, __u32 *id)
+{
+	struct vbackend_kick k = {
+		.argsz = sizeof(k),
+		.flags = flags | VBACKEND_KICK_F_NOTIFIER,
+		.addr = addr,
+		.data = data,
+		.fd = -1,
+		.len = len,
+	};
+
+	if (ioctl(be, VBACKEND_KICK_ADD, &k))
+		return -1;
+	if (id)
+		*id = k.id;
+	return vb_nonblock(k.fd);
+}
+
+static inline int vb_irq_notifier(int be, __u32 type, __u64 t0, __u64 t1,
+				  __u32 *id)
+{
+	struct vbackend_irq i = {
+		.argsz = sizeof(i),
+		.flags = VBACKEND_IRQ_F_NOTIFIER,
+		.fd = -1,
+		.type = type,
+		.target = { t0, t1 },
+	};
+
+	if (ioctl(be, VBACKEND_IRQ_ADD, &i))
+		return -1;
+	if (id)
+		*id = i.id;
+	return vb_nonblock(i.fd);
+}
+
+/* VMM_SET_KICK_FD / VMM_SET_IRQ_FD (@cmd): attach @fd to notifier @id */
+static inline int vmm_set_fd(int vmm, unsigned long cmd, __u32 id, int fd)
+{
+	struct vbackend_vmm_notifier n = {
+		.argsz = sizeof(n),
+		.id = id,
+		.fd = fd,
+	};
+
+	return ioctl(vmm, cmd, &n);
+}
+
 /* ---- eventfds ------------------------------------------------------------ */
 
 static inline int vb_eventfd(void)
