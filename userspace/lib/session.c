@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -259,21 +260,40 @@ int vb_trap_del(struct vb_session *s, uint32_t id)
 	return vb_del(s, VBACKEND_TRAP_DEL, "trap", id);
 }
 
-int vb_kick_add(struct vb_session *s, bool pio, uint64_t addr, uint32_t len,
-		bool datamatch, uint64_t data, int eventfd, uint32_t *id)
+/* Make an issued notifier non-blocking, as the library's eventfds are. */
+static int vb_notifier_nonblock(int fd)
+{
+	if (fcntl(fd, F_SETFL, O_NONBLOCK)) {
+		int err = errno;
+
+		close(fd);
+		return vb_error(err, "notifier fd %d", fd);
+	}
+	return 0;
+}
+
+/* KICK_ADD; with @notifier, *@fd == -1 asks the kernel for a new one. */
+static int vb_kick_register(struct vb_session *s, bool pio, uint64_t addr,
+			    uint32_t len, bool datamatch, uint64_t data,
+			    bool notifier, int *fd, uint32_t *id)
 {
 	struct vbackend_kick k = {
 		.argsz = sizeof(k),
 		.flags = (pio ? VBACKEND_F_PIO : 0) |
-			 (datamatch ? VBACKEND_KICK_F_DATAMATCH : 0),
+			 (datamatch ? VBACKEND_KICK_F_DATAMATCH : 0) |
+			 (notifier ? VBACKEND_KICK_F_NOTIFIER : 0),
 		.addr = addr,
 		.data = datamatch ? data : 0,
-		.fd = eventfd,
+		.fd = *fd,
 		.len = len,
 	};
 	int ret;
 
 	if (s->fake) {
+		if (*fd < 0)
+			*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (*fd < 0)
+			return vb_error(errno, "eventfd");
 		*id = ++s->fake_ids;
 		return 0;
 	}
@@ -285,8 +305,33 @@ int vb_kick_add(struct vb_session *s, bool pio, uint64_t addr, uint32_t len,
 		return vb_error(-ret, "kick add %s 0x%" PRIx64 "/%u",
 				vb_space(pio), addr, len);
 	}
+	if (*fd < 0) {
+		ret = vb_notifier_nonblock(k.fd);
+		if (ret) {
+			vb_kick_del(s, k.id);
+			return ret;
+		}
+		*fd = k.fd;
+	}
 	*id = k.id;
 	return 0;
+}
+
+int vb_kick_add(struct vb_session *s, bool pio, uint64_t addr, uint32_t len,
+		bool datamatch, uint64_t data, int eventfd, uint32_t *id)
+{
+	if (eventfd < 0)
+		return vb_error_msg(EBADF, "kick add: no eventfd");
+	return vb_kick_register(s, pio, addr, len, datamatch, data, false,
+				&eventfd, id);
+}
+
+int vb_kick_add_notifier(struct vb_session *s, bool pio, uint64_t addr,
+			 uint32_t len, bool datamatch, uint64_t data, int *fd,
+			 uint32_t *id)
+{
+	return vb_kick_register(s, pio, addr, len, datamatch, data, true, fd,
+				id);
 }
 
 int vb_kick_del(struct vb_session *s, uint32_t id)
@@ -294,18 +339,25 @@ int vb_kick_del(struct vb_session *s, uint32_t id)
 	return vb_del(s, VBACKEND_KICK_DEL, "kick", id);
 }
 
-int vb_irq_add(struct vb_session *s, int eventfd, uint32_t type,
-	       uint64_t target0, uint64_t target1, uint32_t *id)
+/* IRQ_ADD; with @notifier (and *@fd == -1) the kernel issues the fd. */
+static int vb_irq_register(struct vb_session *s, bool notifier, int *fd,
+			   uint32_t type, uint64_t target0, uint64_t target1,
+			   uint32_t *id)
 {
 	struct vbackend_irq q = {
 		.argsz = sizeof(q),
-		.fd = eventfd,
+		.flags = notifier ? VBACKEND_IRQ_F_NOTIFIER : 0,
+		.fd = *fd,
 		.type = type,
 		.target = { target0, target1 },
 	};
 	int ret;
 
 	if (s->fake) {
+		if (*fd < 0)
+			*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (*fd < 0)
+			return vb_error(errno, "eventfd");
 		*id = ++s->fake_ids;
 		return 0;
 	}
@@ -313,8 +365,36 @@ int vb_irq_add(struct vb_session *s, int eventfd, uint32_t type,
 	if (ret)
 		return vb_error(-ret, "irq add type %u target 0x%" PRIx64 ",0x%" PRIx64,
 				type, target0, target1);
+	if (notifier) {
+		ret = vb_notifier_nonblock(q.fd);
+		if (ret) {
+			vb_irq_del(s, q.id);
+			return ret;
+		}
+		*fd = q.fd;
+	}
 	*id = q.id;
 	return 0;
+}
+
+int vb_irq_add(struct vb_session *s, int eventfd, uint32_t type,
+	       uint64_t target0, uint64_t target1, uint32_t *id)
+{
+	if (eventfd < 0)
+		return vb_error_msg(EBADF, "irq add: no eventfd");
+	return vb_irq_register(s, false, &eventfd, type, target0, target1, id);
+}
+
+int vb_irq_add_notifier(struct vb_session *s, uint32_t type, uint64_t target0,
+			uint64_t target1, int *fd, uint32_t *id)
+{
+	*fd = -1;
+	return vb_irq_register(s, true, fd, type, target0, target1, id);
+}
+
+bool vb_session_has_notifiers(const struct vb_session *s)
+{
+	return s->info.features & VBACKEND_FEATURE_NOTIFIER_FD;
 }
 
 int vb_irq_del(struct vb_session *s, uint32_t id)

@@ -69,14 +69,23 @@ static void vb_dev_free(struct vb_virtio_dev *d)
 	free(d);
 }
 
-/* The queue's kick: QueueNotify writes of its index signal its eventfd. */
+/*
+ * The queue's kick: QueueNotify writes of its index signal its eventfd, or
+ * the notifier the kernel issued at the first registration (kept for the
+ * queue's life: a registration again shares it, so the fd never changes).
+ */
 static int vb_vq_kick_register(struct vb_vq *vq)
 {
 	struct vb_virtio_dev *d = vq->dev;
+	uint64_t addr = d->params.mmio_base + VIRTIO_MMIO_QUEUE_NOTIFY;
 	int ret;
 
-	ret = vb_kick_add(d->s, false, d->params.mmio_base + VIRTIO_MMIO_QUEUE_NOTIFY,
-			  4, true, vq->index, vq->kick_fd, &vq->kick_id);
+	if (vb_session_has_notifiers(d->s))
+		ret = vb_kick_add_notifier(d->s, false, addr, 4, true, vq->index,
+					   &vq->kick_fd, &vq->kick_id);
+	else
+		ret = vb_kick_add(d->s, false, addr, 4, true, vq->index,
+				  vq->kick_fd, &vq->kick_id);
 	if (ret)
 		return ret;
 	vq->kick_registered = true;
@@ -102,6 +111,7 @@ static int vb_dev_register(struct vb_virtio_dev *d)
 {
 	const struct vb_virtio_params *p = &d->params;
 	struct vb_session *s = d->s;
+	bool notifiers = vb_session_has_notifiers(s);
 	struct vb_vq *vq;
 	unsigned int i;
 	int ret;
@@ -112,18 +122,25 @@ static int vb_dev_register(struct vb_virtio_dev *d)
 	d->trap_registered = true;
 	for (i = 0; i < d->ops.num_queues; i++) {
 		vq = &d->vq[i];
-		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (vq->kick_fd < 0)
-			return vb_error(errno, "eventfd");
+		if (!notifiers) {
+			vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (vq->kick_fd < 0)
+				return vb_error(errno, "eventfd");
+		}
 		ret = vb_vq_kick_register(vq);
 		if (ret)
 			return ret;
 	}
-	d->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->irq_fd < 0)
-		return vb_error(errno, "eventfd");
-	ret = vb_irq_add(s, d->irq_fd, p->irq_type, p->irq_target[0],
-			 p->irq_target[1], &d->irq_id);
+	if (notifiers) {
+		ret = vb_irq_add_notifier(s, p->irq_type, p->irq_target[0],
+					  p->irq_target[1], &d->irq_fd, &d->irq_id);
+	} else {
+		d->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->irq_fd < 0)
+			return vb_error(errno, "eventfd");
+		ret = vb_irq_add(s, d->irq_fd, p->irq_type, p->irq_target[0],
+				 p->irq_target[1], &d->irq_id);
+	}
 	if (ret)
 		return ret;
 	d->irq_registered = true;

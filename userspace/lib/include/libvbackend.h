@@ -62,6 +62,18 @@ int vb_kick_del(struct vb_session *s, uint32_t id);
 int vb_irq_add(struct vb_session *s, int eventfd, uint32_t type,
 	       uint64_t target0, uint64_t target1, uint32_t *id);
 int vb_irq_del(struct vb_session *s, uint32_t id);
+/* With VBACKEND_FEATURE_NOTIFIER_FD (vb_session_has_notifiers()): the
+ * kernel issues the kick's or interrupt's fd, a notifier, so that the
+ * frontend's VMM can attach its own eventfds behind it at any time.
+ * *@fd == -1 asks for a new kick notifier (made non-blocking, returned in
+ * *@fd); a kick notifier from an earlier call is shared. The fd is the
+ * caller's to close. */
+bool vb_session_has_notifiers(const struct vb_session *s);
+int vb_kick_add_notifier(struct vb_session *s, bool pio, uint64_t addr,
+			 uint32_t len, bool datamatch, uint64_t data, int *fd,
+			 uint32_t *id);
+int vb_irq_add_notifier(struct vb_session *s, uint32_t type, uint64_t target0,
+			uint64_t target1, int *fd, uint32_t *id);
 
 /* Read up to @max records without blocking: count, 0 when none, -EPIPE
  * once the peer is gone and nothing is left (EOF). */
