@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/types.h>
 
 #include <linux/virtio_config.h>
@@ -49,6 +50,7 @@
 #define FSIM_MAX_DEVS		4
 #define FSIM_MAX_QUEUES		16
 #define FSIM_MAX_IRQS		16
+#define FSIM_MAX_KICKS		64
 /* Longest chain the simulator builds for a request (data + header + status). */
 #define FSIM_MAX_CHAIN		128
 /* The descriptor the backend inherits the VMM session as. */
@@ -93,6 +95,17 @@ struct fsim_irq_map {
 	uint32_t id;		/* kernel interrupt id */
 	uint32_t type;
 	uint64_t target0;	/* line number for VBACKEND_IRQ_TARGET_LINE */
+	int efd;		/* our eventfd on its notifier, -1: IRQ records */
+};
+
+/* A kick whose notifier has our eventfd attached (KVM_IOEVENTFD's part). */
+struct fsim_kick_map {
+	uint32_t id;
+	uint64_t addr;
+	uint32_t len;
+	bool datamatch;
+	uint64_t data;
+	int efd;
 };
 
 struct fsim_vm_stats {
@@ -102,6 +115,9 @@ struct fsim_vm_stats {
 	uint64_t spurious_irqs;	/* ... for which InterruptStatus was 0 */
 	uint64_t notifier_events;
 	uint64_t bound_events, gone_events;
+	uint64_t attaches;	/* eventfds attached to the backend's notifiers */
+	uint64_t fd_kicks;	/* guest writes signalled into our kick eventfds */
+	uint64_t fd_irqs;	/* interrupts read from our call eventfds */
 };
 
 struct fsim_vm {
@@ -128,7 +144,10 @@ struct fsim_vm {
 	bool peer_gone;
 	struct fsim_irq_map irqs[FSIM_MAX_IRQS];
 	unsigned int nr_irqs;
-	bool irqs_stale;
+	struct fsim_kick_map kicks[FSIM_MAX_KICKS];
+	unsigned int nr_kicks;
+	bool irqs_stale;	/* irqs[] and kicks[] are to be refreshed */
+	bool vmm_fds;		/* attach our own eventfds (notifiers.c) */
 
 	struct fsim_dev *devs[FSIM_MAX_DEVS];
 	unsigned int nr_devs;
@@ -141,6 +160,7 @@ struct fsim_vm_opts {
 	const char *backend;	/* vbackend-sample path */
 	bool backend_log_inherit; /* backend output on our stderr, not captured */
 	long access_timeout_ms;	/* default 20 s */
+	bool no_vmm_fds;	/* leave kicks and interrupts to the kernel */
 };
 
 /* Open /dev/vbackend, VMM_CREATE, memfd guest RAM (registered by
@@ -196,8 +216,19 @@ int fsim_access(struct fsim_vm *vm, uint64_t addr, unsigned int size,
  * queued): IRQs are dispatched to their devices (irq_pending), PEER_GONE
  * and PEER_BOUND update the VM. Return: records handled. */
 int fsim_vm_pump(struct fsim_vm *vm, long timeout_ms);
-/* Refresh the interrupt id -> device map with VBACKEND_VMM_GET_IRQ. */
-int fsim_vm_refresh_irqs(struct fsim_vm *vm);
+/* notifiers.c: refresh the interrupt id -> device map and the kicks
+ * (VBACKEND_VMM_GET_IRQ/GET_KICK), attaching new eventfds of ours to the
+ * backend's notifiers over the old ones. */
+int fsim_vm_refresh(struct fsim_vm *vm);
+void fsim_vm_notifiers_close(struct fsim_vm *vm);
+/* A guest write KVM would take as an ioeventfd: signalled, true. */
+bool fsim_vm_fd_kick(struct fsim_vm *vm, uint64_t addr, unsigned int size,
+		     uint64_t val);
+/* Our attached call eventfds, for poll(); and one that polled readable:
+ * consumed, 1 with its interrupt id. */
+unsigned int fsim_vm_irq_pollfds(struct fsim_vm *vm, struct pollfd *pfd,
+				 unsigned int max);
+int fsim_vm_irq_fd_fired(struct fsim_vm *vm, int efd, uint32_t *id);
 
 /* ---- virtio-mmio device and split virtqueues -------------------------- */
 

@@ -285,6 +285,7 @@ int fsim_vm_create(const struct fsim_vm_opts *o, struct fsim_vm **out)
 	vm->ram_size = o->ram_size ? o->ram_size : 128ULL << 20;
 	vm->ram_size = (vm->ram_size + FSIM_PAGE - 1) & ~(FSIM_PAGE - 1);
 	vm->access_timeout_ms = o->access_timeout_ms ? o->access_timeout_ms : 20000;
+	vm->vmm_fds = !o->no_vmm_fds;
 	vm->backend = strdup(o->backend ? o->backend : "vbackend-sample");
 	if (!vm->backend) {
 		err = -ENOMEM;
@@ -364,6 +365,7 @@ void fsim_vm_destroy(struct fsim_vm *vm)
 		munmap(vm->ram, vm->ram_size);
 	if (vm->memfd >= 0)
 		close(vm->memfd);
+	fsim_vm_notifiers_close(vm);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	if (vm->logfd >= 0)
@@ -727,6 +729,12 @@ int fsim_access(struct fsim_vm *vm, uint64_t addr, unsigned int size,
 	};
 	int slot, ret, err;
 
+	/* KVM_IOEVENTFD's part: a kick's write never exits to the VMM */
+	if (write && fsim_vm_fd_kick(vm, addr, size, *val)) {
+		if (result)
+			*result = VBACKEND_VMM_ACCESS_KICKED;
+		return 0;
+	}
 	slot = fsim_watch_begin(vm->access_timeout_ms, "VMM_ACCESS %s of %u bytes at 0x%" PRIx64,
 				write ? "write" : "read", size, addr);
 	ret = ioctl(vm->fd, VBACKEND_VMM_ACCESS, &a);
@@ -744,32 +752,6 @@ int fsim_access(struct fsim_vm *vm, uint64_t addr, unsigned int size,
 		*val = a.data;
 	if (result)
 		*result = a.result;
-	return 0;
-}
-
-int fsim_vm_refresh_irqs(struct fsim_vm *vm)
-{
-	struct vbackend_irq ui;
-	uint32_t cursor = 0;
-
-	vm->nr_irqs = 0;
-	vm->irqs_stale = false;
-	while (vm->nr_irqs < FSIM_MAX_IRQS) {
-		memset(&ui, 0, sizeof(ui));
-		ui.argsz = sizeof(ui);
-		ui.id = cursor;
-		if (ioctl(vm->fd, VBACKEND_VMM_GET_IRQ, &ui)) {
-			if (errno == ENOENT || errno == ENOTCONN)
-				return 0;
-			return -errno;
-		}
-		close(ui.fd);
-		vm->irqs[vm->nr_irqs].id = ui.id;
-		vm->irqs[vm->nr_irqs].type = ui.type;
-		vm->irqs[vm->nr_irqs].target0 = ui.target[0];
-		vm->nr_irqs++;
-		cursor = ui.id + 1;
-	}
 	return 0;
 }
 
@@ -793,7 +775,7 @@ static void dispatch_irq(struct fsim_vm *vm, uint32_t id)
 	unsigned int j;
 
 	if (!d) {
-		fsim_vm_refresh_irqs(vm);
+		fsim_vm_refresh(vm);
 		d = irq_dev(vm, id);
 	}
 	vm->st.irq_events++;
@@ -808,14 +790,27 @@ static void dispatch_irq(struct fsim_vm *vm, uint32_t id)
 
 int fsim_vm_pump(struct fsim_vm *vm, long timeout_ms)
 {
+	struct pollfd pfd[1 + FSIM_MAX_IRQS] = { { .fd = vm->fd, .events = POLLIN } };
 	struct vbackend_event ev[32];
-	struct pollfd pfd = { .fd = vm->fd, .events = POLLIN };
+	unsigned int nfds, j;
+	uint32_t id;
 	ssize_t n;
 	int i, handled = 0, ret;
 
-	ret = poll(&pfd, 1, timeout_ms < 0 ? 0 : (int)timeout_ms);
-	if (ret <= 0 || !(pfd.revents & POLLIN))
+	nfds = 1 + fsim_vm_irq_pollfds(vm, pfd + 1, FSIM_MAX_IRQS);
+	ret = poll(pfd, nfds, timeout_ms < 0 ? 0 : (int)timeout_ms);
+	if (ret <= 0)
 		return 0;
+	/* our call eventfds first: the records may refresh them */
+	for (j = 1; j < nfds; j++) {
+		if ((pfd[j].revents & POLLIN) &&
+		    fsim_vm_irq_fd_fired(vm, pfd[j].fd, &id)) {
+			dispatch_irq(vm, id);
+			handled++;
+		}
+	}
+	if (!(pfd[0].revents & POLLIN))
+		return handled;
 	n = read(vm->fd, ev, sizeof(ev));
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
@@ -835,7 +830,7 @@ int fsim_vm_pump(struct fsim_vm *vm, long timeout_ms)
 			vm->st.gone_events++;
 			vm->bound = false;
 			vm->peer_gone = true;
-			vm->nr_irqs = 0;
+			fsim_vm_notifiers_close(vm);
 			fsim_dbg("event: PEER_GONE (%d)", ev[i].u.status.error);
 			break;
 		case VBACKEND_EVENT_NOTIFIERS:
@@ -920,7 +915,7 @@ int fsim_backend_wait_ready(struct fsim_vm *vm, long timeout_ms)
 				return ret;
 			}
 			if (vm->irqs_stale || !vm->nr_irqs)
-				fsim_vm_refresh_irqs(vm);
+				fsim_vm_refresh(vm);
 			for (k = 0; k < vm->nr_irqs; k++)
 				irq |= vm->irqs[k].type == VBACKEND_IRQ_TARGET_LINE &&
 				       vm->irqs[k].target0 == d->irq_line;

@@ -347,6 +347,20 @@ static inline bool vv_has(const struct vv_run *r, const char *needle)
 	return r->out && strstr(r->out, needle);
 }
 
+/*
+ * The simulator's "vmm-fds:" line: kicks it signalled into its own eventfds
+ * (KVM_IOEVENTFD's path), interrupts it read out of them (KVM_IRQFD's).
+ * Return: true when the line is there.
+ */
+static inline bool vv_vmm_fds(const struct vv_run *r, unsigned long long *kicks,
+			      unsigned long long *irqs)
+{
+	const char *l = r->out ? strstr(r->out, "vmm-fds:") : NULL;
+
+	return l && sscanf(l, "vmm-fds: %llu kicks into our eventfds, %llu interrupts",
+			   kicks, irqs) == 2;
+}
+
 /* The simulator said PASS and exited 0; SKIP on its exit status 4. */
 #define VV_EXPECT_PASS(code, r) do {					\
 	if ((code) == 4)						\

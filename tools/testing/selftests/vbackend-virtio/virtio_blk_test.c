@@ -28,12 +28,15 @@ FIXTURE_TEARDOWN(blk)
 /*
  * 384 MiB of writes over a 128 MiB disk through 4 queues (every sector
  * written three times on average, some never), the whole disk read back and
- * compared, FLUSH, the image file compared: 640 MiB checked in all.
+ * compared, FLUSH, the image file compared: 640 MiB checked in all. The
+ * simulator plays a KVM VMM: its own eventfds attached to the backend's
+ * notifiers carry every kick and interrupt.
  */
 TEST_F_TIMEOUT(blk, integrity_write_384MiB_4queues_read_back_flush, VV_TEST_TIMEOUT)
 {
 	const char *args[] = { "--size", "128M", "--bytes", "384M", "--queues", "4",
 			       "--seed", "11", NULL };
+	unsigned long long kicks = 0, irqs = 0;
 	struct vv_run r;
 	int code = vv_sim(self->sim, self->backend, self->img, "blk", args, &r);
 
@@ -41,20 +44,31 @@ TEST_F_TIMEOUT(blk, integrity_write_384MiB_4queues_read_back_flush, VV_TEST_TIME
 	EXPECT_TRUE(vv_has(&r, "verified (checksum"));
 	EXPECT_TRUE(vv_has(&r, "on disk matches"));
 	EXPECT_TRUE(vv_has(&r, "exit status 0 after SIGTERM"));
+	ASSERT_TRUE(vv_vmm_fds(&r, &kicks, &irqs));
+	EXPECT_LT(0ULL, kicks);
+	EXPECT_LT(0ULL, irqs);
 	vv_free(&r);
 }
 
-/* The same without the ring options: plain descriptors, no EVENT_IDX. */
-TEST_F_TIMEOUT(blk, integrity_write_32MiB_2queues_no_indirect_no_event_idx, VV_TEST_TIMEOUT)
+/*
+ * The same without the ring options: plain descriptors, no EVENT_IDX; and
+ * the kernel's own path for kicks (matched on VMM_ACCESS) and interrupts
+ * (IRQ records), no eventfd of the VMM's attached.
+ */
+TEST_F_TIMEOUT(blk, integrity_write_32MiB_2queues_no_indirect_no_event_idx_no_vmm_fds, VV_TEST_TIMEOUT)
 {
 	const char *args[] = { "--size", "16M", "--bytes", "32M", "--queues", "2",
 			       "--no-indirect", "--no-event-idx", "--qsize", "64",
-			       "--seed", "12", NULL };
+			       "--seed", "12", "--no-vmm-fds", NULL };
+	unsigned long long kicks = 1, irqs = 1;
 	struct vv_run r;
 	int code = vv_sim(self->sim, self->backend, self->img, "blk", args, &r);
 
 	VV_EXPECT_PASS(code, &r);
 	EXPECT_TRUE(vv_has(&r, "on disk matches"));
+	ASSERT_TRUE(vv_vmm_fds(&r, &kicks, &irqs));
+	EXPECT_EQ(0ULL, kicks);
+	EXPECT_EQ(0ULL, irqs);
 	vv_free(&r);
 }
 
