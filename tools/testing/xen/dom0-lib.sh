@@ -106,6 +106,7 @@ vcpus = $2
 on_reboot = "destroy"
 on_crash = "destroy"
 EOF
+	CONSOLE_OFF[$1]=$(stat -c %s "$LOGS/guest-$1.log" 2>/dev/null || echo 0)
 	xl create "/etc/xen/$1.cfg" 3>&- || return 1
 	DOMIDS[$1]=$(domid "$1")
 	# its console on dom0's too (build/logs/xen.log), as it comes: the
@@ -118,27 +119,40 @@ domid() {
 	xl domid "$1" 2>/dev/null
 }
 
-# DOMIDS[NAME]: the domid NAME got at its last xl create, to look its
-# death up in Xen's log once the domain is gone
-declare -A DOMIDS
+# DOMIDS[NAME]: the domid NAME got at its last xl create, and
+# CONSOLE_OFF[NAME] how long its console log was then: to look its death up
+# in Xen's log and in its own console once the domain is gone
+declare -A DOMIDS CONSOLE_OFF
 
-# killed_by_emulator NAME: NAME is gone and Xen's log says it triple-faulted
-# (prints that line). This is how QEMU 7.2's nested SVM kills PVH domUs
-# at random, before any vbackend code ran for them too (README, "Known").
+# killed_by_emulator NAME: NAME is gone, killed the two ways QEMU 7.2's
+# nested SVM kills PVH domUs at random, before any vbackend code ran for
+# them too (README, "Known"): Xen's log says it triple-faulted, or its
+# kernel found the user's GS base where its own should be ("BUG:
+# ENTRY_TRAMPOLINE stack guard page was hit"). Prints which. For the
+# second, says "vbackend-emulator-death: NAME" to the results, so that
+# verdict.sh does not count that oops as a kernel report of ours.
 killed_by_emulator() {
-	local d=${DOMIDS[$1]:-}
+	local d=${DOMIDS[$1]:-} line
 	[ -n "$d" ] || return 1
 	! domid "$1" >/dev/null || return 1
-	xl dmesg 2>/dev/null | grep -m1 -oE "\bd${d}v[0-9]+ Triple fault.*"
+	if line=$(xl dmesg 2>/dev/null | grep -m1 -oE "\bd${d}v[0-9]+ Triple fault.*"); then
+		echo "Xen: $line"
+	elif line=$(tail -c +"$((${CONSOLE_OFF[$1]:-0} + 1))" "$LOGS/guest-$1.log" 2>/dev/null |
+		    tr -d '\r' | grep -m1 -ao "BUG: ENTRY_TRAMPOLINE stack guard page was hit"); then
+		echo "vbackend-emulator-death: $1" >&3
+		echo "its console: $line"
+	else
+		return 1
+	fi
 }
 
 # skip_if_emulator_killed NAME CHECK: when killed_by_emulator NAME, CHECK
-# is reported skipped, with Xen's line; fails otherwise (the caller
-# reports CHECK failed)
+# is reported skipped, saying how; fails otherwise (the caller reports
+# CHECK failed)
 skip_if_emulator_killed() {
-	local line
-	line=$(killed_by_emulator "$1") || return 1
-	skip "$2" "$1 was killed by QEMU 7.2's nested SVM, not by a check (Xen: $line; README, Known)"
+	local how
+	how=$(killed_by_emulator "$1") || return 1
+	skip "$2" "$1 was killed by QEMU 7.2's nested SVM, not by a check ($how; README, Known)"
 }
 
 # key DOMAIN KEY: the domU's data/vbtest/KEY ("" when absent)
@@ -259,7 +273,8 @@ serve_domu() {
 			why="did not reach its init within ${BOOT_TIMEOUT} s"
 			xl destroy "$name"
 		else
-			why="died after $((SECONDS - t0)) s, before its init (Xen's console says how)"
+			why=$(killed_by_emulator "$name") || why="Xen's console says how"
+			why="died after $((SECONDS - t0)) s, before its init ($why)"
 		fi
 		if [ "$try" = 2 ]; then
 			result 1 "$name: reached its init (twice not: $why)"
