@@ -32,7 +32,7 @@ static long vbackend_get_info(void __user *uarg)
 	info.providers = vbackend_provider_mask();
 	info.features = VBACKEND_FEATURE_BATCH | VBACKEND_FEATURE_KICK_DATAMATCH |
 			VBACKEND_FEATURE_WINDOW_REVOKE | VBACKEND_FEATURE_IOCTL_NR |
-			VBACKEND_FEATURE_NOTIFIER_FD;
+			VBACKEND_FEATURE_NOTIFIER_FD | VBACKEND_FEATURE_SESSION_INFO;
 	info.max_windows = vbackend_limits.max_windows;
 	info.max_traps = vbackend_limits.max_traps;
 	info.max_kicks = vbackend_limits.max_kicks;
@@ -87,6 +87,8 @@ long vbackend_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vbackend_get_provider(uarg);
 	case _IOC_NR(VBACKEND_BIND):
 		return vbackend_session_bind(s, uarg);
+	case _IOC_NR(VBACKEND_GET_SESSION):
+		return vbackend_session_get_info(s, uarg);
 	case _IOC_NR(VBACKEND_WINDOW_MAP):
 		return vbackend_window_map(s, uarg);
 	case _IOC_NR(VBACKEND_WINDOW_UNMAP):

@@ -63,7 +63,7 @@ static int vbackend_irq_parse(struct vbackend_session *s,
 	if ((ui->flags & ~VBACKEND_IRQ_F_NOTIFIER) ||
 	    !vbackend_is_zero(ui->reserved, sizeof(ui->reserved)))
 		return -EINVAL;
-	if (ui->type < VBACKEND_IRQ_TARGET_LINE || ui->type > VBACKEND_IRQ_TARGET_VECTOR)
+	if (ui->type < VBACKEND_IRQ_TARGET_LINE || ui->type > VBACKEND_IRQ_TARGET_QUEUE)
 		return -EINVAL;
 	irq->s = s;
 	irq->type = ui->type;
@@ -102,7 +102,7 @@ static int vbackend_irq_insert(struct vbackend_session *s,
 	int ret;
 
 	lockdep_assert_held(&s->lock);
-	if (!(s->prov->irq_targets & BIT(irq->type)))
+	if (!(vbackend_session_irq_targets(s) & BIT(irq->type)))
 		return -EOPNOTSUPP;
 	if (!irq->notifier && vbackend_irq_exists(s, irq->src.ctx))
 		return -EEXIST;

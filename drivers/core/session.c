@@ -321,6 +321,52 @@ out:
 }
 
 /**
+ * vbackend_session_irq_targets() - the interrupt targets IRQ_ADD takes here
+ * @s: session, locked
+ *
+ * Return: bit (1 << VBACKEND_IRQ_TARGET_*) per type; 0 unless a backend.
+ */
+u32 vbackend_session_irq_targets(struct vbackend_session *s)
+{
+	lockdep_assert_held(&s->lock);
+	if (s->role != VBACKEND_ROLE_BACKEND)
+		return 0;
+	if (s->prov->session_irq_targets)
+		return s->prov->session_irq_targets(s);
+	return s->prov->irq_targets;
+}
+
+/**
+ * vbackend_session_get_info() - VBACKEND_GET_SESSION
+ * @s: session
+ * @uarg: &struct vbackend_session_info
+ *
+ * Return: 0 or a negative errno, see the uapi header.
+ */
+long vbackend_session_get_info(struct vbackend_session *s, void __user *uarg)
+{
+	static const u32 roles[] = {
+		[VBACKEND_ROLE_UNBOUND] = VBACKEND_SESSION_UNBOUND,
+		[VBACKEND_ROLE_BACKEND] = VBACKEND_SESSION_BACKEND,
+		[VBACKEND_ROLE_FRONTEND] = VBACKEND_SESSION_FRONTEND,
+	};
+	struct vbackend_session_info si;
+	int ret;
+
+	ret = VBACKEND_ARGS_IN(si, uarg);
+	if (ret)
+		return ret;
+	if (si.flags || !vbackend_is_zero(si.reserved, sizeof(si.reserved)))
+		return -EINVAL;
+	mutex_lock(&s->lock);
+	si.role = roles[s->role];
+	si.provider = s->role == VBACKEND_ROLE_UNBOUND ? 0 : s->prov->id;
+	si.irq_targets = vbackend_session_irq_targets(s);
+	mutex_unlock(&s->lock);
+	return VBACKEND_ARGS_OUT(uarg, si);
+}
+
+/**
  * vbackend_session_peer_gone() - the frontend of a backend session is gone
  * @s: backend session
  * @error: zero, or the negative errno of the failure that ended it

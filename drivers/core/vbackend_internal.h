@@ -188,6 +188,9 @@ enum vbackend_role {
  * @irq_detach: @irq is going away; undo what @irq_raise may have queued;
  *              optional
  * @notifiers_changed: kicks or interrupts of the session changed; optional
+ * @session_irq_targets: the target types this backend session takes, when
+ *                       narrower than @irq_targets; optional, session lock
+ *                       held
  */
 struct vbackend_provider {
 	u32 id;
@@ -218,6 +221,7 @@ struct vbackend_provider {
 	void (*irq_detach)(struct vbackend_session *s,
 			   struct vbackend_irqfd *irq);
 	void (*notifiers_changed)(struct vbackend_session *s);
+	u32 (*session_irq_targets)(struct vbackend_session *s);
 };
 
 /**
@@ -344,6 +348,8 @@ int vbackend_session_id_lock(struct vbackend_session *s, void __user *uarg,
 			     u32 *id);
 void vbackend_session_notifiers_changed(struct vbackend_session *s);
 long vbackend_session_bind(struct vbackend_session *s, void __user *uarg);
+long vbackend_session_get_info(struct vbackend_session *s, void __user *uarg);
+u32 vbackend_session_irq_targets(struct vbackend_session *s);
 int vbackend_session_become_frontend(struct vbackend_session *s,
 				     const struct vbackend_provider *prov,
 				     void *data);

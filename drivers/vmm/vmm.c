@@ -207,6 +207,17 @@ static void vbackend_vmm_notifiers_changed(struct vbackend_session *s)
 	spin_unlock_irq(&fe->lock);
 }
 
+/* QUEUE interrupts only for a VMM that has an interrupt per queue. */
+static u32 vbackend_vmm_session_irq_targets(struct vbackend_session *s)
+{
+	struct vbackend_vmm_frontend *fe = s->prov_data;
+	u32 targets = vbackend_vmm_provider.irq_targets;
+
+	if (!(fe->flags & VBACKEND_VMM_F_IRQ_PER_QUEUE))
+		targets &= ~BIT(VBACKEND_IRQ_TARGET_QUEUE);
+	return targets;
+}
+
 static long vbackend_vmm_create(struct vbackend_session *s, void __user *uarg)
 {
 	struct vbackend_vmm_frontend *fe;
@@ -216,12 +227,14 @@ static long vbackend_vmm_create(struct vbackend_session *s, void __user *uarg)
 	ret = VBACKEND_ARGS_IN(c, uarg);
 	if (ret)
 		return ret;
-	if (c.flags || !vbackend_is_zero(c.reserved, sizeof(c.reserved)))
+	if ((c.flags & ~VBACKEND_VMM_F_IRQ_PER_QUEUE) ||
+	    !vbackend_is_zero(c.reserved, sizeof(c.reserved)))
 		return -EINVAL;
 	fe = kzalloc(sizeof(*fe), GFP_KERNEL_ACCOUNT);
 	if (!fe)
 		return -ENOMEM;
 	kref_init(&fe->ref);
+	fe->flags = c.flags;
 	spin_lock_init(&fe->lock);
 	fe->vmm = s;
 	vbackend_vmm_mem_init(&fe->mem);
@@ -536,7 +549,8 @@ const struct vbackend_provider vbackend_vmm_provider = {
 		VBACKEND_PROVIDER_CAP_MEMORY,
 	/* the target is the VMM's business: it hands the eventfd to KVM_IRQFD */
 	.irq_targets = BIT(VBACKEND_IRQ_TARGET_LINE) | BIT(VBACKEND_IRQ_TARGET_MSI) |
-		       BIT(VBACKEND_IRQ_TARGET_EVTCHN) | BIT(VBACKEND_IRQ_TARGET_VECTOR),
+		       BIT(VBACKEND_IRQ_TARGET_EVTCHN) | BIT(VBACKEND_IRQ_TARGET_VECTOR) |
+		       BIT(VBACKEND_IRQ_TARGET_QUEUE),
 	.bind = vbackend_vmm_bind,
 	.unbind = vbackend_vmm_unbind,
 	.release = vbackend_vmm_release,
@@ -548,4 +562,5 @@ const struct vbackend_provider vbackend_vmm_provider = {
 	.irq_raise = vbackend_vmm_irq_raise,
 	.irq_detach = vbackend_vmm_irq_detach,
 	.notifiers_changed = vbackend_vmm_notifiers_changed,
+	.session_irq_targets = vbackend_vmm_session_irq_targets,
 };

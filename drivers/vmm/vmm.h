@@ -51,9 +51,11 @@ struct vbackend_vmm_memmap {
  * @vmm: the VMM's session, NULL once it closed
  * @backend: the backend bound to it, NULL when none
  * @mem: guest memory
+ * @flags: VBACKEND_VMM_F_* it was created with
  */
 struct vbackend_vmm_frontend {
 	struct kref ref;
+	u32 flags;
 	spinlock_t lock;		/* see @lock above */
 	struct vbackend_session *vmm;
 	struct vbackend_session *backend;

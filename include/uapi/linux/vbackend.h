@@ -54,6 +54,7 @@
 #define VBACKEND_FEATURE_IRQ_LEVEL	(1ULL << 3) /* level interrupts with resample (not in v1) */
 #define VBACKEND_FEATURE_IOCTL_NR	(1ULL << 4) /* commands matched on number: any size */
 #define VBACKEND_FEATURE_NOTIFIER_FD	(1ULL << 5) /* kernel-issued kick/irq fds, VMM_SET_*_FD */
+#define VBACKEND_FEATURE_SESSION_INFO	(1ULL << 6) /* VBACKEND_GET_SESSION */
 
 /**
  * struct vbackend_info - what this kernel offers (VBACKEND_GET_INFO)
@@ -101,7 +102,9 @@ struct vbackend_info {
  * @id: in: VBACKEND_PROVIDER_* to describe
  * @caps: VBACKEND_PROVIDER_CAP_* bits
  * @name: NUL-terminated prefix of its target strings, e.g. "vmm"
- * @irq_targets: bit (1 << VBACKEND_IRQ_TARGET_*) for each target type taken
+ * @irq_targets: bit (1 << VBACKEND_IRQ_TARGET_*) for each target type its
+ *               sessions may take; VBACKEND_GET_SESSION tells what a bound
+ *               one takes
  * @reserved: written as zero
  *
  * Return: 0, or -ENODEV when the provider is not present in this kernel.
@@ -138,6 +141,35 @@ struct vbackend_bind {
 	__u32 target_len;
 	__u32 provider;
 	__u32 reserved[2];
+};
+
+/* &vbackend_session_info.role */
+#define VBACKEND_SESSION_UNBOUND	0
+#define VBACKEND_SESSION_BACKEND	1 /* bound with VBACKEND_BIND */
+#define VBACKEND_SESSION_FRONTEND	2 /* a frontend: VBACKEND_VMM_CREATE */
+
+/**
+ * struct vbackend_session_info - what this session is (VBACKEND_GET_SESSION)
+ * @argsz: size of the structure as the caller knows it
+ * @flags: must be zero
+ * @role: out: VBACKEND_SESSION_*
+ * @provider: out: VBACKEND_PROVIDER_* behind it; 0 while unbound
+ * @irq_targets: out: bit (1 << VBACKEND_IRQ_TARGET_*) for each target type
+ *               VBACKEND_IRQ_ADD takes on this backend session: its
+ *               provider's (&vbackend_provider_info.irq_targets), narrowed
+ *               by its frontend; 0 for other roles
+ * @reserved: written as zero
+ *
+ * A backend asks after binding: the VMM-fed provider, for one, offers
+ * VBACKEND_IRQ_TARGET_QUEUE only to the backend of a VMM that asked for it.
+ */
+struct vbackend_session_info {
+	__u32 argsz;
+	__u32 flags;
+	__u32 role;
+	__u32 provider;
+	__u32 irq_targets;
+	__u32 reserved[3];
 };
 
 /* &vbackend_window.flags */
@@ -275,6 +307,13 @@ struct vbackend_kick {
 #define VBACKEND_IRQ_TARGET_MSI		2 /* target[0]: address, target[1]: data */
 #define VBACKEND_IRQ_TARGET_EVTCHN	3 /* target[0]: the frontend's port (Xen) */
 #define VBACKEND_IRQ_TARGET_VECTOR	4 /* target[0]: vector, target[1]: peer (ivshmem) */
+#define VBACKEND_IRQ_TARGET_QUEUE	5 /* target[0]: device base, target[1]: queue */
+/*
+ * VBACKEND_IRQ_TARGET_QUEUE: the interrupt of one queue of the device whose
+ * registers start at target[0], for a frontend with one per queue (a VMM
+ * created with VBACKEND_VMM_F_IRQ_PER_QUEUE: virtio-pci's MSI-X vectors,
+ * vhost-user's call fd per vring).
+ */
 
 /* &vbackend_irq.flags */
 #define VBACKEND_IRQ_F_DIRECT	(1U << 0) /* VMM_GET_IRQ: caller consumes the eventfd */
@@ -411,11 +450,19 @@ struct vbackend_completion {
  * (inherited or received over SCM_RIGHTS): there is no global name.
  */
 
+/* &vbackend_vmm_ctl.flags of VBACKEND_VMM_CREATE */
+#define VBACKEND_VMM_F_IRQ_PER_QUEUE	(1U << 0) /* backends may add QUEUE interrupts */
+
 /**
  * struct vbackend_vmm_ctl - argument-less VMM operations
  * @argsz: size of the structure as the caller knows it
- * @flags: must be zero
+ * @flags: VBACKEND_VMM_F_* for VBACKEND_VMM_CREATE, otherwise zero
  * @reserved: must be zero
+ *
+ * With VBACKEND_VMM_F_IRQ_PER_QUEUE the frontend has one interrupt per
+ * queue, as a virtio-pci device with MSI-X does (vhost-user: a call fd per
+ * vring): its backend may add VBACKEND_IRQ_TARGET_QUEUE interrupts, and
+ * sees it in VBACKEND_GET_SESSION's irq_targets.
  */
 struct vbackend_vmm_ctl {
 	__u32 argsz;
@@ -536,6 +583,7 @@ struct vbackend_vmm_notifier {
 #define VBACKEND_GET_INFO	_IOWR(VBACKEND_MAGIC, 0x00, struct vbackend_info)
 #define VBACKEND_GET_PROVIDER	_IOWR(VBACKEND_MAGIC, 0x01, struct vbackend_provider_info)
 #define VBACKEND_BIND		_IOWR(VBACKEND_MAGIC, 0x02, struct vbackend_bind)
+#define VBACKEND_GET_SESSION	_IOWR(VBACKEND_MAGIC, 0x03, struct vbackend_session_info)
 
 #define VBACKEND_WINDOW_MAP	_IOWR(VBACKEND_MAGIC, 0x10, struct vbackend_window)
 #define VBACKEND_WINDOW_UNMAP	_IOW(VBACKEND_MAGIC, 0x11, struct vbackend_id)

@@ -31,6 +31,7 @@
 #define SIZE_VMM_MEMORY		40
 #define SIZE_VMM_ACCESS		48
 #define SIZE_VMM_NOTIFIER	24
+#define SIZE_SESSION_INFO	32
 
 #define FROZEN(s, n) _Static_assert(sizeof(struct s) == (n), \
 				    "sizeof(struct " #s ") changed: ABI break")
@@ -50,6 +51,7 @@ FROZEN(vbackend_vmm_ctl, SIZE_VMM_CTL);
 FROZEN(vbackend_vmm_memory, SIZE_VMM_MEMORY);
 FROZEN(vbackend_vmm_access, SIZE_VMM_ACCESS);
 FROZEN(vbackend_vmm_notifier, SIZE_VMM_NOTIFIER);
+FROZEN(vbackend_session_info, SIZE_SESSION_INFO);
 
 /* "->struct NAME SIZE ALIGN EXPECTED" */
 #define S(s, n)								\
@@ -219,6 +221,14 @@ void layout(void)
 	F(vbackend_vmm_access, result);
 	F(vbackend_vmm_access, reserved);
 
+	S(vbackend_session_info, SIZE_SESSION_INFO);
+	F(vbackend_session_info, argsz);
+	F(vbackend_session_info, flags);
+	F(vbackend_session_info, role);
+	F(vbackend_session_info, provider);
+	F(vbackend_session_info, irq_targets);
+	F(vbackend_session_info, reserved);
+
 	S(vbackend_vmm_notifier, SIZE_VMM_NOTIFIER);
 	F(vbackend_vmm_notifier, argsz);
 	F(vbackend_vmm_notifier, flags);
@@ -230,6 +240,7 @@ void layout(void)
 	C(VBACKEND_GET_INFO);
 	C(VBACKEND_GET_PROVIDER);
 	C(VBACKEND_BIND);
+	C(VBACKEND_GET_SESSION);
 	C(VBACKEND_WINDOW_MAP);
 	C(VBACKEND_WINDOW_UNMAP);
 	C(VBACKEND_MEM_REGION);

@@ -152,9 +152,12 @@ TEST_F(bind, vmm_create_flags_reserved)
 
 	memset(&c, 0, sizeof(c));
 	c.argsz = sizeof(c);
-	c.flags = 1;
-	ASSERT_EQ(-1, ioctl(self->fd, VBACKEND_VMM_CREATE, &c));
-	ASSERT_EQ(EINVAL, errno);
+	/* every flag but VBACKEND_VMM_F_IRQ_PER_QUEUE */
+	for (__u32 bit = 1; bit < 32; bit++) {
+		c.flags = 1U << bit;
+		EXPECT_EQ(-1, ioctl(self->fd, VBACKEND_VMM_CREATE, &c));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("flags %#x", 1U << bit);
+	}
 	c.flags = 0;
 	c.reserved[1] = 1;
 	ASSERT_EQ(-1, ioctl(self->fd, VBACKEND_VMM_CREATE, &c));

@@ -464,6 +464,7 @@ struct octx {
 	union {
 		struct vbackend_info info;
 		struct vbackend_provider_info pi;
+		struct vbackend_session_info si;
 		struct vbackend_mem_region mr;
 		struct vbackend_kick kick;
 		struct vbackend_irq irq;
@@ -521,6 +522,22 @@ static int check_get_provider(FIXTURE_DATA(faults) *self, void *ctx)
 	return strcmp(c->u.pi.name, "vmm") ? -1 : 0;
 }
 
+static int call_get_session(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+
+	return vb_get_session(c->role_fd, &c->u.si);
+}
+
+static int check_get_session(FIXTURE_DATA(faults) *self, void *ctx)
+{
+	struct octx *c = ctx;
+
+	return c->u.si.provider == VBACKEND_PROVIDER_VMM &&
+	       c->u.si.role == (c->role_fd == self->be ? VBACKEND_SESSION_BACKEND :
+				VBACKEND_SESSION_FRONTEND) ? 0 : -1;
+}
+
 TEST_F_TIMEOUT(faults, discovery, FAULTS_TIMEOUT)
 {
 	const struct fpath info = {
@@ -533,6 +550,11 @@ TEST_F_TIMEOUT(faults, discovery, FAULTS_TIMEOUT)
 		.call = call_get_provider,
 		.check = check_get_provider,
 	};
+	const struct fpath sess = {
+		.errnos = err_nomem_fault,
+		.call = call_get_session,
+		.check = check_get_session,
+	};
 	struct fpath p;
 	struct octx c;
 
@@ -544,12 +566,18 @@ TEST_F_TIMEOUT(faults, discovery, FAULTS_TIMEOUT)
 	p = prov;
 	p.name = "VBACKEND_GET_PROVIDER (backend)";
 	RUN_PATH(&p, &c);
+	p = sess;
+	p.name = "VBACKEND_GET_SESSION (backend)";
+	RUN_PATH(&p, &c);
 	c.role_fd = self->vmm;
 	p = info;
 	p.name = "VBACKEND_GET_INFO (VMM)";
 	RUN_PATH(&p, &c);
 	p = prov;
 	p.name = "VBACKEND_GET_PROVIDER (VMM)";
+	RUN_PATH(&p, &c);
+	p = sess;
+	p.name = "VBACKEND_GET_SESSION (VMM)";
 	RUN_PATH(&p, &c);
 }
 

@@ -13,7 +13,8 @@
 				 VBACKEND_FEATURE_WINDOW_REVOKE |	\
 				 VBACKEND_FEATURE_IRQ_LEVEL |		\
 				 VBACKEND_FEATURE_IOCTL_NR |		\
-				 VBACKEND_FEATURE_NOTIFIER_FD)
+				 VBACKEND_FEATURE_NOTIFIER_FD |	\
+				 VBACKEND_FEATURE_SESSION_INFO)
 
 FIXTURE(info) {
 	int fd;
@@ -71,6 +72,7 @@ TEST_F(info, get_info_features)
 	EXPECT_NE(0ULL, info.features & VBACKEND_FEATURE_WINDOW_REVOKE);
 	EXPECT_NE(0ULL, info.features & VBACKEND_FEATURE_IOCTL_NR);
 	EXPECT_NE(0ULL, info.features & VBACKEND_FEATURE_NOTIFIER_FD);
+	EXPECT_NE(0ULL, info.features & VBACKEND_FEATURE_SESSION_INFO);
 	EXPECT_EQ(0ULL, info.features & VBACKEND_FEATURE_IRQ_LEVEL);
 	EXPECT_EQ(0ULL, info.features & ~(__u64)VB_KNOWN_FEATURES);
 }
@@ -230,7 +232,8 @@ TEST_F(info, get_provider_vmm)
 	EXPECT_EQ((1U << VBACKEND_IRQ_TARGET_LINE) |
 		  (1U << VBACKEND_IRQ_TARGET_MSI) |
 		  (1U << VBACKEND_IRQ_TARGET_EVTCHN) |
-		  (1U << VBACKEND_IRQ_TARGET_VECTOR), pi.irq_targets);
+		  (1U << VBACKEND_IRQ_TARGET_VECTOR) |
+		  (1U << VBACKEND_IRQ_TARGET_QUEUE), pi.irq_targets);
 	for (size_t i = 0; i < VB_ARRAY_SIZE(pi.reserved); i++)
 		EXPECT_EQ(0U, pi.reserved[i]);
 }
@@ -341,7 +344,7 @@ TEST_F(info, unknown_ioctl)
 {
 	const unsigned long bad[] = {
 		_IO(VBACKEND_MAGIC, 0x0f),
-		_IOWR(VBACKEND_MAGIC, 0x03, struct vbackend_info),
+		_IOWR(VBACKEND_MAGIC, 0x04, struct vbackend_info),
 		_IOWR(VBACKEND_MAGIC, 0x50, struct vbackend_id),
 		_IOWR(VBACKEND_MAGIC, 0xff, struct vbackend_id),
 		_IOWR(VBACKEND_MAGIC, 0x88, struct vbackend_vmm_ctl),

@@ -32,6 +32,7 @@ union size_arg {
 	struct vbackend_info info;
 	struct vbackend_provider_info pi;
 	struct vbackend_bind bind;
+	struct vbackend_session_info si;
 	struct vbackend_window win;
 	struct vbackend_mem_region mr;
 	struct vbackend_id id;
@@ -335,6 +336,8 @@ SIZE_VARIANT(get_provider, VBACKEND_GET_PROVIDER,
 	     struct vbackend_provider_info, prep_provider, NULL);
 SIZE_VARIANT(bind, VBACKEND_BIND, struct vbackend_bind, prep_bind,
 	     undo_new_session);
+SIZE_VARIANT(get_session, VBACKEND_GET_SESSION, struct vbackend_session_info,
+	     on_backend, NULL);
 OBJECT_VARIANTS(window, obj_window);
 SIZE_VARIANT(mem_region, VBACKEND_MEM_REGION, struct vbackend_mem_region,
 	     on_backend, NULL);

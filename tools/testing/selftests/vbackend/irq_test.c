@@ -106,8 +106,12 @@ TEST_F(irq, add_refusals)
 	/* type */
 	ASSERT_EQ(-1, vb_irq_add(self->be, self->efd, 0, 5, 0, NULL));
 	EXPECT_EQ(EINVAL, errno);
-	ASSERT_EQ(-1, vb_irq_add(self->be, self->efd, 5, 5, 0, NULL));
+	ASSERT_EQ(-1, vb_irq_add(self->be, self->efd, 6, 5, 0, NULL));
 	EXPECT_EQ(EINVAL, errno);
+	/* a queue's own interrupt: only for a VMM that has them */
+	ASSERT_EQ(-1, vb_irq_add(self->be, self->efd, VBACKEND_IRQ_TARGET_QUEUE,
+				 0xd0000000, 0, NULL));
+	EXPECT_EQ(EOPNOTSUPP, errno);
 	ASSERT_EQ(-1, vb_irq_add(self->be, self->efd, 0xffffffffU, 5, 0, NULL));
 	EXPECT_EQ(EINVAL, errno);
 	/* descriptors */
@@ -139,22 +143,19 @@ TEST_F(irq, add_refusals)
 	close(memfd);
 }
 
-/* Every target type the provider lists is taken. */
+/* Every target type the session lists is taken. */
 TEST_F(irq, add_each_listed_type)
 {
-	struct vbackend_provider_info pi = {
-		.argsz = sizeof(pi),
-		.id = VBACKEND_PROVIDER_VMM,
-	};
+	struct vbackend_session_info si;
 	int n = 0;
 
-	ASSERT_EQ(0, ioctl(self->be, VBACKEND_GET_PROVIDER, &pi));
+	ASSERT_EQ(0, vb_get_session(self->be, &si));
 	for (__u32 type = VBACKEND_IRQ_TARGET_LINE;
-	     type <= VBACKEND_IRQ_TARGET_VECTOR; type++) {
+	     type <= VBACKEND_IRQ_TARGET_QUEUE; type++) {
 		__u32 id = 0;
 		int efd;
 
-		if (!(pi.irq_targets & (1U << type)))
+		if (!(si.irq_targets & (1U << type)))
 			continue;
 		efd = vb_eventfd();
 		ASSERT_LE(0, efd);
@@ -166,6 +167,89 @@ TEST_F(irq, add_each_listed_type)
 		n++;
 	}
 	EXPECT_LT(0, n);
+}
+
+/* What each session is; a backend's targets are its frontend's. */
+TEST_F(irq, get_session)
+{
+	const __u32 base = (1U << VBACKEND_IRQ_TARGET_LINE) |
+			   (1U << VBACKEND_IRQ_TARGET_MSI) |
+			   (1U << VBACKEND_IRQ_TARGET_EVTCHN) |
+			   (1U << VBACKEND_IRQ_TARGET_VECTOR);
+	struct vbackend_session_info si;
+	int fresh = open_vbackend();
+
+	ASSERT_LE(0, fresh);
+	ASSERT_EQ(0, vb_get_session(fresh, &si));
+	EXPECT_EQ((__u32)VBACKEND_SESSION_UNBOUND, si.role);
+	EXPECT_EQ(0U, si.provider);
+	EXPECT_EQ(0U, si.irq_targets);
+	ASSERT_EQ(0, vb_get_session(self->vmm, &si));
+	EXPECT_EQ((__u32)VBACKEND_SESSION_FRONTEND, si.role);
+	EXPECT_EQ((__u32)VBACKEND_PROVIDER_VMM, si.provider);
+	EXPECT_EQ(0U, si.irq_targets);
+	ASSERT_EQ(0, vb_get_session(self->be, &si));
+	EXPECT_EQ((__u32)VBACKEND_SESSION_BACKEND, si.role);
+	EXPECT_EQ((__u32)VBACKEND_PROVIDER_VMM, si.provider);
+	EXPECT_EQ(base, si.irq_targets);
+	for (size_t i = 0; i < VB_ARRAY_SIZE(si.reserved); i++)
+		EXPECT_EQ(0U, si.reserved[i]);
+	/* flags and reserved words must be zero */
+	memset(&si, 0, sizeof(si));
+	si.argsz = sizeof(si);
+	si.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->be, VBACKEND_GET_SESSION, &si));
+	EXPECT_EQ(EINVAL, errno);
+	si.flags = 0;
+	si.reserved[2] = 1;
+	EXPECT_EQ(-1, ioctl(self->be, VBACKEND_GET_SESSION, &si));
+	EXPECT_EQ(EINVAL, errno);
+	close(fresh);
+}
+
+/*
+ * A VMM with an interrupt per queue (VMM_F_IRQ_PER_QUEUE): its backend
+ * sees QUEUE in its targets, adds one interrupt per queue, and each raise
+ * reaches the VMM as that interrupt, with the queue named in its target.
+ */
+TEST_F(irq, per_queue)
+{
+	struct vbackend_session_info si;
+	struct vbackend_irq i;
+	int vmm, be, efd[2];
+	__u32 id[2];
+
+	EXPECT_EQ(-1, vmm_create_flags(1U << 1));
+	EXPECT_EQ(EINVAL, errno);
+	vmm = vmm_create_flags(VBACKEND_VMM_F_IRQ_PER_QUEUE);
+	ASSERT_LE(0, vmm);
+	be = backend_bind_to(vmm);
+	ASSERT_LE(0, be);
+	ASSERT_EQ(0, vb_get_session(be, &si));
+	EXPECT_NE(0U, si.irq_targets & (1U << VBACKEND_IRQ_TARGET_QUEUE));
+	vb_drain_events(vmm, 0, NULL);
+	for (int q = 0; q < 2; q++) {
+		efd[q] = vb_eventfd();
+		ASSERT_LE(0, efd[q]);
+		ASSERT_EQ(0, vb_irq_add(be, efd[q], VBACKEND_IRQ_TARGET_QUEUE,
+					0xd0000000, q, &id[q]))
+			TH_LOG("queue %d: %s", q, strerror(errno));
+	}
+	for (int q = 0; q < 2; q++) {
+		ASSERT_EQ(0, get_irq(vmm, id[q], 0, &i));
+		EXPECT_EQ(id[q], i.id);
+		EXPECT_EQ((__u32)VBACKEND_IRQ_TARGET_QUEUE, i.type);
+		EXPECT_EQ(0xd0000000ULL, i.target[0]);
+		EXPECT_EQ((__u64)q, i.target[1]);
+		close(i.fd);
+	}
+	ASSERT_EQ(0, vb_efd_signal(efd[1], 1));
+	EXPECT_TRUE(wait_irq(vmm, id[1], VB_WAIT_MS));
+	EXPECT_EQ(0ULL, irqs_seen(vmm) & (1ULL << id[0]));
+	close(be);
+	close(vmm);
+	close(efd[0]);
+	close(efd[1]);
 }
 
 TEST_F(irq, same_eventfd_eexist)

@@ -134,6 +134,13 @@ static inline int vb_get_info(int fd, struct vbackend_info *info)
 	return ioctl(fd, VBACKEND_GET_INFO, info);
 }
 
+static inline int vb_get_session(int fd, struct vbackend_session_info *si)
+{
+	memset(si, 0, sizeof(*si));
+	si->argsz = sizeof(*si);
+	return ioctl(fd, VBACKEND_GET_SESSION, si);
+}
+
 /* ---- frontend (VMM) side ---------------------------------------------- */
 
 static inline int vb_vmm_ctl(int fd, unsigned long cmd)
@@ -144,20 +151,27 @@ static inline int vb_vmm_ctl(int fd, unsigned long cmd)
 }
 
 /* A new VMM (frontend) session, or -1 with errno. */
-static inline int vmm_create(void)
+/* ... created with VBACKEND_VMM_F_* @flags */
+static inline int vmm_create_flags(__u32 flags)
 {
+	struct vbackend_vmm_ctl c = { .argsz = sizeof(c), .flags = flags };
 	int fd = open_vbackend();
 	int err;
 
 	if (fd < 0)
 		return -1;
-	if (vb_vmm_ctl(fd, VBACKEND_VMM_CREATE)) {
+	if (ioctl(fd, VBACKEND_VMM_CREATE, &c)) {
 		err = errno;
 		close(fd);
 		errno = err;
 		return -1;
 	}
 	return fd;
+}
+
+static inline int vmm_create(void)
+{
+	return vmm_create_flags(0);
 }
 
 static inline int vmm_add_memory(int vmm, __u64 gpa, __u64 size, __u64 offset,
