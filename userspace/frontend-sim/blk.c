@@ -1763,8 +1763,10 @@ int fsim_blk_main(struct fsim_vm *vm, const struct fsim_blk_opts *o)
 			 feat(&b, VIRTIO_RING_F_EVENT_IDX) ? "EVENT_IDX" : "NO_NOTIFY",
 			 b.d->st.irqs, vm->st.accesses);
 		fsim_say("vmm-fds", "%" PRIu64 " kicks into our eventfds, %" PRIu64
-			 " interrupts out of them, %" PRIu64 " attached",
-			 vm->st.fd_kicks, vm->st.fd_irqs, vm->st.attaches);
+			 " interrupts out of them, %" PRIu64 " attached; %" PRIu64
+			 " interrupts of one queue",
+			 vm->st.fd_kicks, vm->st.fd_irqs, vm->st.attaches,
+			 vm->st.queue_irqs);
 		fsim_say("total", "%" PRIu64 " requests, %s moved in %.2f s: %.1f MiB/s",
 			 b.nreq, fsim_mib(b.bytes_in + b.bytes_out, mib, sizeof(mib)),
 			 ms / 1000.0, (b.bytes_in + b.bytes_out) / 1048576.0 / (ms ? ms / 1000.0 : 1));

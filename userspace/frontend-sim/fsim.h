@@ -118,6 +118,7 @@ struct fsim_vm_stats {
 	uint64_t attaches;	/* eventfds attached to the backend's notifiers */
 	uint64_t fd_kicks;	/* guest writes signalled into our kick eventfds */
 	uint64_t fd_irqs;	/* interrupts read from our call eventfds */
+	uint64_t queue_irqs;	/* interrupts of one queue (IRQ_TARGET_QUEUE) */
 };
 
 struct fsim_vm {
@@ -161,6 +162,7 @@ struct fsim_vm_opts {
 	bool backend_log_inherit; /* backend output on our stderr, not captured */
 	long access_timeout_ms;	/* default 20 s */
 	bool no_vmm_fds;	/* leave kicks and interrupts to the kernel */
+	bool irq_per_queue;	/* VBACKEND_VMM_F_IRQ_PER_QUEUE */
 };
 
 /* Open /dev/vbackend, VMM_CREATE, memfd guest RAM (registered by

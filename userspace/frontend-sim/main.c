@@ -53,6 +53,8 @@ static const char usage_text[] =
 "  --no-vmm-fds       leave the backend's kicks and interrupts to the kernel\n"
 "                     (VMM_ACCESS, IRQ records) instead of attaching our own\n"
 "                     eventfds to its notifiers, as a KVM VMM does (default)\n"
+"  --irq-per-queue    an interrupt per queue, as virtio-pci with MSI-X has\n"
+"                     (VBACKEND_VMM_F_IRQ_PER_QUEUE)\n"
 "  --ram SIZE         guest RAM (default 128M)\n"
 "  --seed N           random seed (default 1)\n"
 "  --timeout SECS     give up with exit status 3 after SECS (default 600)\n"
@@ -147,7 +149,7 @@ enum {
 	O_BACKEND = 256, O_IMAGE, O_SIZE, O_BYTES, O_QUEUES, O_QSIZE, O_SCENARIO,
 	O_CASE, O_READONLY, O_WITH_RNG, O_VERIFY, O_NO_VERIFY, O_NO_INDIRECT,
 	O_NO_EVENT_IDX, O_RAM, O_SEED, O_TIMEOUT, O_BACKEND_OUTPUT, O_ROUNDS,
-	O_KICK_CHURN, O_NO_VMM_FDS,
+	O_KICK_CHURN, O_NO_VMM_FDS, O_IRQ_PER_QUEUE,
 };
 
 static const struct option longopts[] = {
@@ -172,6 +174,7 @@ static const struct option longopts[] = {
 	{ "rounds", required_argument, NULL, O_ROUNDS },
 	{ "kick-churn", required_argument, NULL, O_KICK_CHURN },
 	{ "no-vmm-fds", no_argument, NULL, O_NO_VMM_FDS },
+	{ "irq-per-queue", no_argument, NULL, O_IRQ_PER_QUEUE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -227,6 +230,7 @@ int main(int argc, char **argv)
 		case O_TIMEOUT: timeout_s = num_arg("--timeout", optarg, 1, 86400); break;
 		case O_BACKEND_OUTPUT: vo.backend_log_inherit = true; break;
 		case O_NO_VMM_FDS: vo.no_vmm_fds = true; break;
+		case O_IRQ_PER_QUEUE: vo.irq_per_queue = true; break;
 		case O_ROUNDS: bo.rounds = num_arg("--rounds", optarg, 1, 1000000); break;
 		case O_KICK_CHURN:
 			bo.kick_churn_ms = num_arg("--kick-churn", optarg, 1, 60000);

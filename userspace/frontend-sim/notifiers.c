@@ -194,14 +194,15 @@ int fsim_vm_irq_fd_fired(struct fsim_vm *vm, int efd, uint32_t *id)
 	uint64_t cnt;
 	unsigned int i;
 
-	if (read(efd, &cnt, sizeof(cnt)) != sizeof(cnt))
-		return 0;
+	/* (one of ours still: a refresh may have replaced it since the poll) */
 	for (i = 0; i < vm->nr_irqs; i++) {
-		if (vm->irqs[i].efd == efd) {
-			*id = vm->irqs[i].id;
-			vm->st.fd_irqs++;
-			return 1;
-		}
+		if (vm->irqs[i].efd != efd)
+			continue;
+		if (read(efd, &cnt, sizeof(cnt)) != sizeof(cnt))
+			return 0;
+		*id = vm->irqs[i].id;
+		vm->st.fd_irqs++;
+		return 1;
 	}
 	return 0;
 }

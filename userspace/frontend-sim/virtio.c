@@ -508,7 +508,14 @@ int fsim_dev_wait_irq(struct fsim_dev *d, long timeout_ms)
 	for (;;) {
 		if (d->irq_pending) {
 			ret = fsim_dev_handle_irq(d);
-			if (ret)
+			/*
+			 * An interrupt the backend raised into our eventfd
+			 * just before it died finds its registers gone with
+			 * it: what counts is the PEER_GONE on its way.
+			 */
+			if (ret == -ENOTCONN || ret == -EPIPE)
+				d->irq_pending = 0;
+			else if (ret)
 				return ret;
 			continue;	/* spurious (coalesced): keep waiting */
 		}

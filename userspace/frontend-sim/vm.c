@@ -297,6 +297,8 @@ int fsim_vm_create(const struct fsim_vm_opts *o, struct fsim_vm **out)
 		err = -errno;
 		goto fail;
 	}
+	if (o->irq_per_queue)
+		ctl.flags = VBACKEND_VMM_F_IRQ_PER_QUEUE;
 	if (ioctl(vm->fd, VBACKEND_VMM_CREATE, &ctl)) {
 		err = -errno;
 		fsim_fail("VBACKEND_VMM_CREATE: %s", strerror(errno));
@@ -760,11 +762,21 @@ static struct fsim_dev *irq_dev(struct fsim_vm *vm, uint32_t id)
 	unsigned int i, j;
 
 	for (i = 0; i < vm->nr_irqs; i++) {
-		if (vm->irqs[i].id != id || vm->irqs[i].type != VBACKEND_IRQ_TARGET_LINE)
+		const struct fsim_irq_map *m = &vm->irqs[i];
+
+		if (m->id != id)
 			continue;
-		for (j = 0; j < vm->nr_devs; j++)
-			if (vm->devs[j]->irq_line == vm->irqs[i].target0)
+		for (j = 0; j < vm->nr_devs; j++) {
+			if (m->type == VBACKEND_IRQ_TARGET_LINE &&
+			    vm->devs[j]->irq_line == m->target0)
 				return vm->devs[j];
+			/* a queue's own (its MSI-X vector, on virtio-pci) */
+			if (m->type == VBACKEND_IRQ_TARGET_QUEUE &&
+			    vm->devs[j]->base == m->target0) {
+				vm->st.queue_irqs++;
+				return vm->devs[j];
+			}
+		}
 	}
 	return NULL;
 }
@@ -788,6 +800,14 @@ static void dispatch_irq(struct fsim_vm *vm, uint32_t id)
 		vm->devs[j]->irq_pending++;
 }
 
+static bool fsim_vm_records_say_gone(const struct vbackend_event *ev, ssize_t n)
+{
+	for (ssize_t i = 0; i < n; i++)
+		if (ev[i].type == VBACKEND_EVENT_PEER_GONE)
+			return true;
+	return false;
+}
+
 int fsim_vm_pump(struct fsim_vm *vm, long timeout_ms)
 {
 	struct pollfd pfd[1 + FSIM_MAX_IRQS] = { { .fd = vm->fd, .events = POLLIN } };
@@ -801,7 +821,19 @@ int fsim_vm_pump(struct fsim_vm *vm, long timeout_ms)
 	ret = poll(pfd, nfds, timeout_ms < 0 ? 0 : (int)timeout_ms);
 	if (ret <= 0)
 		return 0;
-	/* our call eventfds first: the records may refresh them */
+	n = 0;
+	if (pfd[0].revents & POLLIN) {
+		n = read(vm->fd, ev, sizeof(ev));
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
+	/*
+	 * Then our call eventfds, unless these records say PEER_GONE: that
+	 * lets go of the dead backend's, and an interrupt it raised before
+	 * dying is dropped with them, as its IRQ records are.
+	 */
+	if (n > 0 && fsim_vm_records_say_gone(ev, n / (ssize_t)sizeof(ev[0])))
+		nfds = 1;
 	for (j = 1; j < nfds; j++) {
 		if ((pfd[j].revents & POLLIN) &&
 		    fsim_vm_irq_fd_fired(vm, pfd[j].fd, &id)) {
@@ -809,11 +841,8 @@ int fsim_vm_pump(struct fsim_vm *vm, long timeout_ms)
 			handled++;
 		}
 	}
-	if (!(pfd[0].revents & POLLIN))
+	if (n <= 0)
 		return handled;
-	n = read(vm->fd, ev, sizeof(ev));
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	for (i = 0; i < n / (ssize_t)sizeof(ev[0]); i++, handled++) {
 		switch (ev[i].type) {
 		case VBACKEND_EVENT_IRQ:

@@ -163,6 +163,16 @@ int vb_session_open(const char *target, struct vb_session **out)
 			 len > VB_TARGET_ECHO ? "..." : "");
 		goto fail;
 	}
+	/* what this binding takes: a kernel without the query takes the
+	 * provider's interrupt targets, and no queue has its own */
+	if (s->info.features & VBACKEND_FEATURE_SESSION_INFO) {
+		s->sinfo.argsz = sizeof(s->sinfo);
+		ret = vb_ioctl(s, VBACKEND_GET_SESSION, &s->sinfo);
+		if (ret) {
+			vb_error(-ret, "get session");
+			goto fail;
+		}
+	}
 	ret = vb_session_map_memory(s);
 	if (ret)
 		goto fail;
@@ -395,6 +405,30 @@ int vb_irq_add_notifier(struct vb_session *s, uint32_t type, uint64_t target0,
 bool vb_session_has_notifiers(const struct vb_session *s)
 {
 	return s->info.features & VBACKEND_FEATURE_NOTIFIER_FD;
+}
+
+bool vb_session_irq_per_queue(const struct vb_session *s)
+{
+	return s->sinfo.irq_targets & (1U << VBACKEND_IRQ_TARGET_QUEUE);
+}
+
+/* IRQ_ADD of a notifier when the kernel has them, else of a new eventfd. */
+int vb_irq_add_fd(struct vb_session *s, uint32_t type, uint64_t target0,
+		  uint64_t target1, int *fd, uint32_t *id)
+{
+	int ret;
+
+	if (vb_session_has_notifiers(s))
+		return vb_irq_add_notifier(s, type, target0, target1, fd, id);
+	*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (*fd < 0)
+		return vb_error(errno, "eventfd");
+	ret = vb_irq_add(s, *fd, type, target0, target1, id);
+	if (ret) {
+		close(*fd);
+		*fd = -1;
+	}
+	return ret;
 }
 
 int vb_irq_del(struct vb_session *s, uint32_t id)

@@ -59,6 +59,7 @@ struct vb_session {
 	atomic_bool gone;	/* frontend gone (PEER_GONE, EOF or SIGBUS) */
 	uint32_t fake_ids;
 	struct vbackend_info info;
+	struct vbackend_session_info sinfo;	/* after bind (GET_SESSION) */
 	_Atomic unsigned int nr_windows;
 	uint32_t next_region;	/* first VBACKEND_MEM_REGION index not mapped */
 	struct vb_window win[VB_MAX_WINDOWS];
@@ -112,6 +113,11 @@ struct vb_vq {
 	int kick_fd;
 	uint32_t kick_id;
 	bool kick_registered;
+	/* The queue's own interrupt (VBACKEND_IRQ_TARGET_QUEUE), when the
+	 * frontend has one per queue; -1: the device's. */
+	int irq_fd;
+	uint32_t irq_id;
+	bool irq_registered;
 
 	/* Register file (register thread). */
 	uint32_t reg_num;
@@ -183,6 +189,7 @@ uint64_t vb_mmio_access(struct vb_virtio_dev *d, uint64_t off, uint32_t size,
 void vb_virtio_reset(struct vb_virtio_dev *d);
 /* virtio_irq.c: set @bits in InterruptStatus and signal the irq eventfd. */
 void vb_virtio_interrupt(struct vb_virtio_dev *d, uint32_t bits);
+void vb_vq_interrupt(struct vb_vq *vq);
 /* virtqueue.c: start (QueueReady=1) or stop a queue; start returns 0 or
  * -errno with a reason in @why. */
 int vb_vq_start(struct vb_vq *vq, char *why, size_t whylen);

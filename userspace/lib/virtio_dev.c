@@ -46,9 +46,12 @@ static void vb_dev_unregister(struct vb_virtio_dev *d)
 	struct vb_session *s = d->s;
 	unsigned int i;
 
-	for (i = 0; i < d->ops.num_queues; i++)
+	for (i = 0; i < d->ops.num_queues; i++) {
 		if (d->vq[i].kick_registered)
 			vb_kick_del(s, d->vq[i].kick_id);
+		if (d->vq[i].irq_registered)
+			vb_irq_del(s, d->vq[i].irq_id);
+	}
 	if (d->trap_registered)
 		vb_trap_del(s, d->trap_id);
 	if (d->irq_registered)
@@ -62,6 +65,8 @@ static void vb_dev_free(struct vb_virtio_dev *d)
 	for (i = 0; i < d->ops.num_queues; i++) {
 		if (d->vq[i].kick_fd >= 0)
 			close(d->vq[i].kick_fd);
+		if (d->vq[i].irq_fd >= 0)
+			close(d->vq[i].irq_fd);
 		pthread_mutex_destroy(&d->vq[i].lock);
 	}
 	if (d->irq_fd >= 0)
@@ -130,17 +135,17 @@ static int vb_dev_register(struct vb_virtio_dev *d)
 		ret = vb_vq_kick_register(vq);
 		if (ret)
 			return ret;
+		/* its own interrupt, when the frontend has one per queue */
+		if (!vb_session_irq_per_queue(s))
+			continue;
+		ret = vb_irq_add_fd(s, VBACKEND_IRQ_TARGET_QUEUE, p->mmio_base,
+				    vq->index, &vq->irq_fd, &vq->irq_id);
+		if (ret)
+			return ret;
+		vq->irq_registered = true;
 	}
-	if (notifiers) {
-		ret = vb_irq_add_notifier(s, p->irq_type, p->irq_target[0],
-					  p->irq_target[1], &d->irq_fd, &d->irq_id);
-	} else {
-		d->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (d->irq_fd < 0)
-			return vb_error(errno, "eventfd");
-		ret = vb_irq_add(s, d->irq_fd, p->irq_type, p->irq_target[0],
-				 p->irq_target[1], &d->irq_id);
-	}
+	ret = vb_irq_add_fd(s, p->irq_type, p->irq_target[0], p->irq_target[1],
+			    &d->irq_fd, &d->irq_id);
 	if (ret)
 		return ret;
 	d->irq_registered = true;
@@ -182,6 +187,7 @@ int vb_virtio_create(struct vb_session *s, const struct vb_virtio_params *p,
 		d->vq[i].dev = d;
 		d->vq[i].index = (uint16_t)i;
 		d->vq[i].kick_fd = -1;
+		d->vq[i].irq_fd = -1;
 		pthread_mutex_init(&d->vq[i].lock, NULL);
 	}
 

@@ -15,6 +15,19 @@
 
 #include "vb_internal.h"
 
+static void vb_irq_signal(int fd)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	do {
+		n = write(fd, &one, sizeof(one));
+	} while (n < 0 && errno == EINTR);
+	/* EAGAIN means the counter is saturated: an interrupt is pending. */
+}
+
 /*
  * Always signal, even when the bits were already set: the driver may have
  * read InterruptStatus and be about to acknowledge them, and an edge that
@@ -22,16 +35,15 @@
  */
 void vb_virtio_interrupt(struct vb_virtio_dev *d, uint32_t bits)
 {
-	uint64_t one = 1;
-	ssize_t n;
-
 	atomic_fetch_or(&d->isr, bits);
-	if (d->irq_fd < 0)
-		return;
-	do {
-		n = write(d->irq_fd, &one, sizeof(one));
-	} while (n < 0 && errno == EINTR);
-	/* EAGAIN means the counter is saturated: an interrupt is pending. */
+	vb_irq_signal(d->irq_fd);
+}
+
+/* A used buffer in @vq: its own interrupt, or the device's. */
+void vb_vq_interrupt(struct vb_vq *vq)
+{
+	atomic_fetch_or(&vq->dev->isr, VIRTIO_MMIO_INT_VRING);
+	vb_irq_signal(vq->irq_fd >= 0 ? vq->irq_fd : vq->dev->irq_fd);
 }
 
 void vb_virtio_config_changed(struct vb_virtio_dev *d)

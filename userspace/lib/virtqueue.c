@@ -376,7 +376,7 @@ out:
 	pthread_mutex_unlock(&vq->lock);
 	if (need) {
 		atomic_fetch_add_explicit(&vq->st_interrupts, 1, memory_order_relaxed);
-		vb_virtio_interrupt(vq->dev, VIRTIO_MMIO_INT_VRING);
+		vb_vq_interrupt(vq);
 	}
 }
 

@@ -74,6 +74,14 @@ int vb_kick_add_notifier(struct vb_session *s, bool pio, uint64_t addr,
 			 uint32_t *id);
 int vb_irq_add_notifier(struct vb_session *s, uint32_t type, uint64_t target0,
 			uint64_t target1, int *fd, uint32_t *id);
+/* A notifier when the kernel has them, else a new eventfd: in *@fd. */
+int vb_irq_add_fd(struct vb_session *s, uint32_t type, uint64_t target0,
+		  uint64_t target1, int *fd, uint32_t *id);
+/* The frontend has one interrupt per queue (VBACKEND_IRQ_TARGET_QUEUE in
+ * VBACKEND_GET_SESSION's irq_targets): a virtio device then raises each
+ * queue's used-buffer interrupt on its own, and keeps the params' target
+ * for configuration changes. */
+bool vb_session_irq_per_queue(const struct vb_session *s);
 
 /* Read up to @max records without blocking: count, 0 when none, -EPIPE
  * once the peer is gone and nothing is left (EOF). */

@@ -349,16 +349,19 @@ static inline bool vv_has(const struct vv_run *r, const char *needle)
 
 /*
  * The simulator's "vmm-fds:" line: kicks it signalled into its own eventfds
- * (KVM_IOEVENTFD's path), interrupts it read out of them (KVM_IRQFD's).
+ * (KVM_IOEVENTFD's path), interrupts it read out of them (KVM_IRQFD's),
+ * interrupts of one queue (--irq-per-queue).
  * Return: true when the line is there.
  */
 static inline bool vv_vmm_fds(const struct vv_run *r, unsigned long long *kicks,
-			      unsigned long long *irqs)
+			      unsigned long long *irqs, unsigned long long *queue_irqs)
 {
 	const char *l = r->out ? strstr(r->out, "vmm-fds:") : NULL;
+	unsigned long long attached;
 
-	return l && sscanf(l, "vmm-fds: %llu kicks into our eventfds, %llu interrupts",
-			   kicks, irqs) == 2;
+	return l && sscanf(l, "vmm-fds: %llu kicks into our eventfds, %llu interrupts "
+			   "out of them, %llu attached; %llu interrupts of one queue",
+			   kicks, irqs, &attached, queue_irqs) == 4;
 }
 
 /* The simulator said PASS and exited 0; SKIP on its exit status 4. */

@@ -30,13 +30,14 @@ FIXTURE_TEARDOWN(blk)
  * written three times on average, some never), the whole disk read back and
  * compared, FLUSH, the image file compared: 640 MiB checked in all. The
  * simulator plays a KVM VMM: its own eventfds attached to the backend's
- * notifiers carry every kick and interrupt.
+ * notifiers carry every kick and interrupt, and each queue has its own
+ * interrupt (vhost-user's call fd per vring, MSI-X on virtio-pci).
  */
-TEST_F_TIMEOUT(blk, integrity_write_384MiB_4queues_read_back_flush, VV_TEST_TIMEOUT)
+TEST_F_TIMEOUT(blk, integrity_write_384MiB_4queues_irq_per_queue_read_back_flush, VV_TEST_TIMEOUT)
 {
 	const char *args[] = { "--size", "128M", "--bytes", "384M", "--queues", "4",
-			       "--seed", "11", NULL };
-	unsigned long long kicks = 0, irqs = 0;
+			       "--seed", "11", "--irq-per-queue", NULL };
+	unsigned long long kicks = 0, irqs = 0, queue_irqs = 0;
 	struct vv_run r;
 	int code = vv_sim(self->sim, self->backend, self->img, "blk", args, &r);
 
@@ -44,9 +45,10 @@ TEST_F_TIMEOUT(blk, integrity_write_384MiB_4queues_read_back_flush, VV_TEST_TIME
 	EXPECT_TRUE(vv_has(&r, "verified (checksum"));
 	EXPECT_TRUE(vv_has(&r, "on disk matches"));
 	EXPECT_TRUE(vv_has(&r, "exit status 0 after SIGTERM"));
-	ASSERT_TRUE(vv_vmm_fds(&r, &kicks, &irqs));
+	ASSERT_TRUE(vv_vmm_fds(&r, &kicks, &irqs, &queue_irqs));
 	EXPECT_LT(0ULL, kicks);
 	EXPECT_LT(0ULL, irqs);
+	EXPECT_LT(0ULL, queue_irqs);
 	vv_free(&r);
 }
 
@@ -60,15 +62,16 @@ TEST_F_TIMEOUT(blk, integrity_write_32MiB_2queues_no_indirect_no_event_idx_no_vm
 	const char *args[] = { "--size", "16M", "--bytes", "32M", "--queues", "2",
 			       "--no-indirect", "--no-event-idx", "--qsize", "64",
 			       "--seed", "12", "--no-vmm-fds", NULL };
-	unsigned long long kicks = 1, irqs = 1;
+	unsigned long long kicks = 1, irqs = 1, queue_irqs = 1;
 	struct vv_run r;
 	int code = vv_sim(self->sim, self->backend, self->img, "blk", args, &r);
 
 	VV_EXPECT_PASS(code, &r);
 	EXPECT_TRUE(vv_has(&r, "on disk matches"));
-	ASSERT_TRUE(vv_vmm_fds(&r, &kicks, &irqs));
+	ASSERT_TRUE(vv_vmm_fds(&r, &kicks, &irqs, &queue_irqs));
 	EXPECT_EQ(0ULL, kicks);
 	EXPECT_EQ(0ULL, irqs);
+	EXPECT_EQ(0ULL, queue_irqs);
 	vv_free(&r);
 }
 
