@@ -13,7 +13,12 @@
  *  3. kick -> backend thread asleep in poll() on the kick eventfd wakes;
  *  4. the backend reading 64 MiB of guest memory through a window mmap vs
  *     copying it out of the VMM's memfd with pread();
- *  5. backend writes the irq eventfd -> VMM read()s VBACKEND_EVENT_IRQ.
+ *  5. backend writes the irq eventfd -> VMM read()s VBACKEND_EVENT_IRQ;
+ *  6. 3 again, the kick coming the way KVM's ioeventfd sends it: the VMM's
+ *     eventfd, attached to the backend's kick notifier (VMM_SET_KICK_FD);
+ *  7. 5 again, the interrupt going the way KVM's irqfd takes it: the
+ *     backend writes its interrupt notifier, the VMM's eventfd attached to
+ *     it (VMM_SET_IRQ_FD) turns readable.
  *
  * It exits non-zero only on a functional error (a failed call, a wrong
  * value, a lost kick or interrupt, a checksum mismatch), never because of a
@@ -720,18 +725,48 @@ static void *kick_waiter(void *arg)
 	}
 }
 
-static void bench_kick_wakeup(struct result *r, unsigned long *unconfirmed)
+/*
+ * A kick notifier at @addr, fed by a new eventfd of the VMM's in *@src;
+ * returns the notifier, drained of the signal the attach makes.
+ */
+static int kick_notifier_add(struct pair *p, __u64 addr, int *src)
+{
+	struct vbackend_kick k = {
+		.argsz = sizeof(k),
+		.flags = VBACKEND_KICK_F_NOTIFIER,
+		.addr = addr,
+		.len = 4,
+		.fd = -1,
+	};
+	struct vbackend_vmm_notifier n = { .argsz = sizeof(n) };
+
+	CHECK(!ioctl(p->be, VBACKEND_KICK_ADD, &k), "VBACKEND_KICK_ADD(NOTIFIER): %s", ERR);
+	n.id = k.id;
+	n.fd = *src = eventfd(0, EFD_CLOEXEC);
+	CHECK(n.fd >= 0, "eventfd: %s", ERR);
+	CHECK(!ioctl(p->vmm, VBACKEND_VMM_SET_KICK_FD, &n), "VBACKEND_VMM_SET_KICK_FD: %s", ERR);
+	CHECK(efd_read(k.fd) == 1, "the attach did not signal the notifier once");
+	return k.fd;
+}
+
+/* @vmm_fd: bench 6, the kick by the VMM's eventfd, not by a VMM_ACCESS */
+static void bench_kick_wakeup(struct result *r, unsigned long *unconfirmed,
+			      bool vmm_fd)
 {
 	unsigned long n = iters(N_WAKEUP, 1), i;
 	uint64_t deadline = deadline_in(BUDGET_WAKEUP);
 	struct waiter w = { 0 };
 	struct sleeper sl;
 	struct pair p;
+	int src = -1;
 
-	res_init(r, "3", "kick -> backend asleep in poll() wakes", n, 0);
+	if (vmm_fd)
+		res_init(r, "6", "VMM's eventfd -> kick notifier: backend wakes", n, 0);
+	else
+		res_init(r, "3", "kick -> backend asleep in poll() wakes", n, 0);
 	pair_open(&p);
 	trap_add(p.be, TRAP_BASE, TRAP_SIZE);
-	w.fd = kick_add(p.be, KICK_ADDR);
+	w.fd = vmm_fd ? kick_notifier_add(&p, KICK_ADDR, &src) : kick_add(p.be, KICK_ADDR);
 	w.ack = eventfd(0, EFD_CLOEXEC);
 	CHECK(w.ack >= 0, "eventfd: %s", ERR);
 	w.r = r;
@@ -743,17 +778,23 @@ static void bench_kick_wakeup(struct result *r, unsigned long *unconfirmed)
 			__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
 		sleeper_wait(&sl);
 		__atomic_store_n(&w.t0, now_ns(), __ATOMIC_RELEASE);
-		CHECK(vmm_write4(p.vmm, KICK_ADDR, i & 0xffff) & VBACKEND_VMM_ACCESS_KICKED,
-		      "a kicked write was not consumed by the kick");
+		if (vmm_fd)
+			efd_write(src, 1);	/* what KVM's ioeventfd does */
+		else
+			CHECK(vmm_write4(p.vmm, KICK_ADDR, i & 0xffff) &
+			      VBACKEND_VMM_ACCESS_KICKED,
+			      "a kicked write was not consumed by the kick");
 		if (w.stop)
 			break;
 		CHECK(efd_read(w.ack) == 1, "ack count is not 1");
 	}
 	join(w.th);
-	*unconfirmed = sl.unconfirmed;
+	*unconfirmed += sl.unconfirmed;
 	close(sl.fd);
 	close(w.ack);
 	close(w.fd);
+	if (src >= 0)
+		close(src);
 	pair_close(&p);
 }
 
@@ -972,30 +1013,47 @@ static void vmm_drain(int vmm)
 	CHECK(!fcntl(vmm, F_SETFL, flags), "fcntl: %s", ERR);
 }
 
-static void bench_irq(struct result *r, unsigned long *unconfirmed)
+/*
+ * @vmm_fd: bench 7, the backend's interrupt notifier into the VMM's eventfd
+ * (KVM's irqfd would inject there), not EVENT_IRQ records.
+ */
+static void bench_irq(struct result *r, unsigned long *unconfirmed, bool vmm_fd)
 {
 	struct vbackend_irq irq = { .argsz = sizeof(irq) };
+	struct vbackend_vmm_notifier sink = { .argsz = sizeof(sink), .fd = -1 };
 	unsigned long n = iters(N_IRQ, 1), i;
 	uint64_t deadline = deadline_in(BUDGET_IRQ);
 	struct waiter w = { 0 };
 	struct sleeper sl;
 	struct pair p;
 
-	res_init(r, "5", "irq eventfd -> VMM read() gets EVENT_IRQ", n, 0);
+	if (vmm_fd)
+		res_init(r, "7", "irq notifier -> VMM's eventfd readable", n, 0);
+	else
+		res_init(r, "5", "irq eventfd -> VMM read() gets EVENT_IRQ", n, 0);
 	pair_open(&p);
-	irq.fd = eventfd(0, EFD_CLOEXEC);
-	CHECK(irq.fd >= 0, "eventfd: %s", ERR);
+	irq.flags = vmm_fd ? VBACKEND_IRQ_F_NOTIFIER : 0;
+	irq.fd = vmm_fd ? -1 : eventfd(0, EFD_CLOEXEC);
+	CHECK(vmm_fd || irq.fd >= 0, "eventfd: %s", ERR);
 	irq.type = VBACKEND_IRQ_TARGET_LINE;
 	irq.target[0] = 5;
 	CHECK(!ioctl(p.be, VBACKEND_IRQ_ADD, &irq), "VBACKEND_IRQ_ADD: %s", ERR);
 	vmm_drain(p.vmm);
+	if (vmm_fd) {
+		sink.id = irq.id;
+		sink.fd = eventfd(0, EFD_CLOEXEC);
+		CHECK(sink.fd >= 0, "eventfd: %s", ERR);
+		CHECK(!ioctl(p.vmm, VBACKEND_VMM_SET_IRQ_FD, &sink),
+		      "VBACKEND_VMM_SET_IRQ_FD: %s", ERR);
+		CHECK(efd_read(sink.fd) == 1, "the attach did not signal the VMM's eventfd once");
+	}
 
-	w.fd = p.vmm;
+	w.fd = vmm_fd ? sink.fd : p.vmm;
 	w.irq_id = irq.id;
 	w.ack = eventfd(0, EFD_CLOEXEC);
 	CHECK(w.ack >= 0, "eventfd: %s", ERR);
 	w.r = r;
-	waiter_start(&w, irq_waiter);
+	waiter_start(&w, vmm_fd ? kick_waiter : irq_waiter);
 	sleeper_open(&sl, w.tid);
 
 	for (i = 0; i <= n + WARMUP; i++) {
@@ -1009,10 +1067,12 @@ static void bench_irq(struct result *r, unsigned long *unconfirmed)
 		CHECK(efd_read(w.ack) == 1, "ack count is not 1");
 	}
 	join(w.th);
-	*unconfirmed = sl.unconfirmed;
+	*unconfirmed += sl.unconfirmed;
 	close(sl.fd);
 	close(w.ack);
 	close(irq.fd);
+	if (sink.fd >= 0)
+		close(sink.fd);
 	pair_close(&p);
 }
 
@@ -1059,8 +1119,9 @@ static void usage(const char *argv0)
 int main(int argc, char **argv)
 {
 	struct result kick, trap, batched, single, wakeup, warm, cold, copy, irqr;
+	struct result wakeup_fd, irq_fd;
 	struct vbackend_info info = { .argsz = sizeof(info) };
-	unsigned long wake_unconfirmed, irq_unconfirmed;
+	unsigned long wake_unconfirmed = 0, irq_unconfirmed = 0;
 	struct window_mem wmem;
 	unsigned int k = MAX_VCPUS;
 	char clocksource[64] = "?";
@@ -1107,6 +1168,7 @@ int main(int argc, char **argv)
 	close(fd);
 	CHECK(info.providers & (1U << VBACKEND_PROVIDER_VMM), "no VMM-fed provider");
 	CHECK(info.features & VBACKEND_FEATURE_BATCH, "no VBACKEND_FEATURE_BATCH");
+	CHECK(info.features & VBACKEND_FEATURE_NOTIFIER_FD, "no VBACKEND_FEATURE_NOTIFIER_FD");
 	CHECK(info.max_pending >= k, "max_pending %u < %u vCPUs", info.max_pending, k);
 	f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
 	if (f) {
@@ -1147,7 +1209,7 @@ int main(int argc, char **argv)
 	print_row(&batched);
 	print_row(&single);
 
-	bench_kick_wakeup(&wakeup, &wake_unconfirmed);
+	bench_kick_wakeup(&wakeup, &wake_unconfirmed, false);
 	print_row(&wakeup);
 
 	bench_window(&warm, &cold, &copy, &wmem);
@@ -1155,8 +1217,13 @@ int main(int argc, char **argv)
 	print_row(&cold);
 	print_row(&copy);
 
-	bench_irq(&irqr, &irq_unconfirmed);
+	bench_irq(&irqr, &irq_unconfirmed, false);
 	print_row(&irqr);
+
+	bench_kick_wakeup(&wakeup_fd, &wake_unconfirmed, true);
+	print_row(&wakeup_fd);
+	bench_irq(&irq_fd, &irq_unconfirmed, true);
+	print_row(&irq_fd);
 
 	printf("\n");
 	print_ratio("trap round trip / in-kernel kick", div0(trap.median, kick.median),
@@ -1167,6 +1234,10 @@ int main(int argc, char **argv)
 		    "median time per 64 MiB, window mapped");
 	print_ratio("pread() copy / first window read", div0(copy.median, cold.median),
 		    "median time per 64 MiB, fresh mmap + a fault per page");
+	print_ratio("kick by VMM_ACCESS / by the VMM's eventfd",
+		    div0(wakeup.median, wakeup_fd.median), "median latency to the backend's wakeup");
+	print_ratio("interrupt as EVENT_IRQ / into the VMM's eventfd",
+		    div0(irqr.median, irq_fd.median), "median latency to the VMM's wakeup");
 	printf("memory: a 64 MiB window adds %ld KiB of page tables and references %ld guest\n"
 	       "      pages in the kernel, copying nothing; pread() needs a %u KiB bounce\n"
 	       "      buffer and copies all 64 MiB on each pass (-1: unknown)\n",
@@ -1187,5 +1258,7 @@ int main(int argc, char **argv)
 	res_free(&cold);
 	res_free(&copy);
 	res_free(&irqr);
+	res_free(&wakeup_fd);
+	res_free(&irq_fd);
 	return 0;
 }
