@@ -339,9 +339,10 @@ static long vbackend_vmm_access(struct vbackend_vmm_frontend *fe,
 }
 
 /*
- * Write @karg back with a new descriptor for @file in *@fdp. Once nothing
- * can fail anymore, and only then, @commit (if any) runs with @b, @id and
- * @file: a failed call changes nothing.
+ * Write @karg back with a new descriptor for @file in *@fdp, or -1 when
+ * there is no @file (a notifier: the VMM attaches its own eventfd). Once
+ * nothing can fail anymore, and only then, @commit (if any) runs with @b,
+ * @id and @file: a failed call changes nothing.
  */
 static int vbackend_vmm_hand_out(void __user *uarg, void *karg, size_t ksize,
 				 s32 *fdp, struct file *file,
@@ -349,8 +350,13 @@ static int vbackend_vmm_hand_out(void __user *uarg, void *karg, size_t ksize,
 						struct file *file),
 				 struct vbackend_session *b, u32 id)
 {
-	int fd = get_unused_fd_flags(O_CLOEXEC);
+	int fd;
 
+	if (!file) {
+		*fdp = -1;
+		return vbackend_args_out(uarg, karg, ksize);
+	}
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		fput(file);
 		return fd;
@@ -387,10 +393,6 @@ static long vbackend_vmm_get_kick(struct vbackend_vmm_frontend *fe,
 	vbackend_session_put(b);
 	if (ret)
 		return ret;
-	if (!file) {
-		uk.fd = -1;
-		return VBACKEND_ARGS_OUT(uarg, uk);
-	}
 	return vbackend_vmm_hand_out(uarg, &uk, sizeof(uk), &uk.fd, file,
 				     NULL, NULL, 0);
 }
@@ -415,14 +417,10 @@ static long vbackend_vmm_get_irq(struct vbackend_vmm_frontend *fe,
 		return -ENOTCONN;
 	direct = ui.flags & VBACKEND_IRQ_F_DIRECT;
 	ret = vbackend_irq_export(b, ui.id, direct, &ui, &file);
-	if (!ret && !file) {
-		ui.fd = -1;
-		ret = VBACKEND_ARGS_OUT(uarg, ui);
-	} else if (!ret) {
+	if (!ret)
 		ret = vbackend_vmm_hand_out(uarg, &ui, sizeof(ui), &ui.fd, file,
 					    direct ? vbackend_irq_direct : NULL,
 					    b, ui.id);
-	}
 	vbackend_session_put(b);
 	return ret;
 }
