@@ -282,6 +282,20 @@ static int vb_notifier_nonblock(int fd)
 	return 0;
 }
 
+/*
+ * KICK_ADD and IRQ_ADD of a session without a kernel (the library's unit
+ * tests): an id, and an eventfd in place of a notifier.
+ */
+static int vb_fake_register(struct vb_session *s, int *fd, uint32_t *id)
+{
+	if (*fd < 0)
+		*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (*fd < 0)
+		return vb_error(errno, "eventfd");
+	*id = ++s->fake_ids;
+	return 0;
+}
+
 /* KICK_ADD; with @notifier, *@fd == -1 asks the kernel for a new one. */
 static int vb_kick_register(struct vb_session *s, bool pio, uint64_t addr,
 			    uint32_t len, bool datamatch, uint64_t data,
@@ -299,14 +313,8 @@ static int vb_kick_register(struct vb_session *s, bool pio, uint64_t addr,
 	};
 	int ret;
 
-	if (s->fake) {
-		if (*fd < 0)
-			*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (*fd < 0)
-			return vb_error(errno, "eventfd");
-		*id = ++s->fake_ids;
-		return 0;
-	}
+	if (s->fake)
+		return vb_fake_register(s, fd, id);
 	ret = vb_ioctl(s, VBACKEND_KICK_ADD, &k);
 	if (ret) {
 		if (datamatch)
@@ -363,14 +371,8 @@ static int vb_irq_register(struct vb_session *s, bool notifier, int *fd,
 	};
 	int ret;
 
-	if (s->fake) {
-		if (*fd < 0)
-			*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (*fd < 0)
-			return vb_error(errno, "eventfd");
-		*id = ++s->fake_ids;
-		return 0;
-	}
+	if (s->fake)
+		return vb_fake_register(s, fd, id);
 	ret = vb_ioctl(s, VBACKEND_IRQ_ADD, &q);
 	if (ret)
 		return vb_error(-ret, "irq add type %u target 0x%" PRIx64 ",0x%" PRIx64,
