@@ -6,7 +6,8 @@
 #                [--duration MINUTES]
 #
 # Build the test guest's initramfs: static busybox, the init script next to
-# this file, the module as /vbackend.ko, every *_test executable of TESTDIR
+# this file, the module as /vbackend.ko, the KVM modules of its kernel in
+# /lib/kvm, every *_test executable of TESTDIR
 # as /tests/*, every executable of BINDIR in /bin (the userspace tools), and
 # /etc/vbackend-test.conf with the mode, the per-binary timeout and the
 # soak's duration (DURATION, minutes; default 10).
@@ -58,6 +59,22 @@ if [ -n "$tests" ]; then
 		[ -f "$t" ] && [ -x "$t" ] && cp "$t" "$root/tests/"
 	done
 fi
+# The KVM modules of the kernel vbackend.ko was built for, in the order
+# they load, for kvm_vmm_test (a KVM VMM inside the guest; it skips when
+# they are missing, as for the debug kernel, whose modules are not
+# installed). Decompressed: 6.12's ship as .ko.xz.
+kver=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+mkdir -p "$root/lib/kvm"
+for m in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd; do
+	f=/lib/modules/$kver/kernel/$m.ko
+	if [ -z "$tests" ]; then
+		break
+	elif [ -f "$f" ]; then
+		cp "$f" "$root/lib/kvm/"
+	elif [ -f "$f.xz" ]; then
+		xz -dc "$f.xz" >"$root/lib/kvm/${m##*/}.ko"
+	fi
+done
 if [ -n "$bins" ]; then
 	for b in "$bins"/*; do
 		[ -f "$b" ] && [ -x "$b" ] && cp "$b" "$root/bin/"
