@@ -23,46 +23,20 @@
  * SKIP without /dev/kvm (the KVM modules are loaded from /lib/kvm when the
  * guest has them).
  *
- * "kvm_vmm_test --hold" is what the test guest's init runs first, for an
- * emulator bug (README, Known): QEMU 7.2's TCG can go on executing a
- * translation of kernel text that another vCPU has just patched, the int3
- * of text_poke_bp() that is no longer there. Linux's int3 handler sees no
- * int3 and steps back onto it: both vCPUs loop with interrupts off, seen
- * as an RCU stall, a soft lockup or a silent hang (3 of 34 runs of this
- * test under host load). KVM patches core text when it loads (perf's
- * guest callbacks) and when the first VM and vCPU come and the last go
- * (preempt notifiers, the local APIC's keys). --hold loads the modules and
- * makes one VM with a vCPU while every other CPU is offline, and keeps
- * them until poweroff: the tests' VMs then patch nothing.
+ * "kvm_vmm_test --hold" is what the test guest's init runs first: the KVM
+ * modules and a VM held until poweroff, for QEMU 7.2's TCG (mini_vmm.h).
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <linux/kvm.h>
 #include "vbackend_util.h"
+#include "mini_vmm.h"
 
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
-
-#define RAM_SIZE	0x10000
-#define CODE_GPA	0x1000
-#define STACK_TOP	0x0ff0
-#define GDT_GPA		0x4000
-#define IDT_GPA		0x4100
 #define COUNTER_GPA	0x500	/* u16: interrupts the guest's handler took */
 #define CONFIG_SEEN_GPA	0x504	/* u32: what the guest read */
 #define STOP_GPA	0x508	/* u8: the VMM tells the guest to stop kicking */
 #define KICKED_GPA	0x50c	/* u32: kicks of the second phase */
-#define MMIO_GPA	0xd0000
-#define NOTIFY_GPA	0xd0050	/* MMIO_GPA + virtio-mmio QueueNotify */
-#define CONFIG_GPA	0xd0100	/* MMIO_GPA + the device's config space */
-#define LAPIC_SVR	0xfee000f0
-#define LAPIC_EOI	0xfee000b0
-#define MSI_ADDR	0xfee00000	/* fixed, to APIC id 0 */
-#define MSI_VECTOR	0x30
-#define MSI_GSI		24
 #define NKICKS		1000	/* the guest's first loop */
 #define SWAPS		200
 #define NIRQS		50
@@ -71,29 +45,29 @@
 
 /*
  * The guest, 32-bit protected mode without paging (the VMM sets up its
- * GDT and IDT), loaded at CODE_GPA; its counters below it.
+ * GDT and IDT), loaded at MV_CODE_GPA; its counters below it.
  */
 asm(".pushsection .rodata\n"
     ".globl guest_start, guest_handler, guest_end\n"
     ".code32\n"
     "guest_start:\n"
-    "movl $0x1ff, " STR(LAPIC_SVR) "\n"	/* its local APIC on */
-    "movl $" STR(NKICKS) ", %ecx\n"
-    "1: movl $0, " STR(NOTIFY_GPA) "\n"
+    "movl $0x1ff, " MV_STR(MV_LAPIC_SVR) "\n"	/* its local APIC on */
+    "movl $" MV_STR(NKICKS) ", %ecx\n"
+    "1: movl $0, " MV_STR(MV_NOTIFY_GPA) "\n"
     "loop 1b\n"
-    "movl " STR(CONFIG_GPA) ", %eax\n"
-    "movl %eax, " STR(CONFIG_SEEN_GPA) "\n"
-    "movb $1, %al\n outb %al, $" STR(DONE_PORT) "\n"
-    "2: movl $0, " STR(NOTIFY_GPA) "\n"
-    "incl " STR(KICKED_GPA) "\n"
-    "cmpb $0, " STR(STOP_GPA) "\n"
+    "movl " MV_STR(MV_CONFIG_GPA) ", %eax\n"
+    "movl %eax, " MV_STR(CONFIG_SEEN_GPA) "\n"
+    "movb $1, %al\n outb %al, $" MV_STR(DONE_PORT) "\n"
+    "2: movl $0, " MV_STR(MV_NOTIFY_GPA) "\n"
+    "incl " MV_STR(KICKED_GPA) "\n"
+    "cmpb $0, " MV_STR(STOP_GPA) "\n"
     "je 2b\n"
-    "movb $2, %al\n outb %al, $" STR(DONE_PORT) "\n"
+    "movb $2, %al\n outb %al, $" MV_STR(DONE_PORT) "\n"
     "sti\n"
     "3: hlt\n jmp 3b\n"
     "guest_handler:\n"
-    "incw " STR(COUNTER_GPA) "\n"
-    "movl $0, " STR(LAPIC_EOI) "\n"
+    "incw " MV_STR(COUNTER_GPA) "\n"
+    "movl $0, " MV_STR(MV_LAPIC_EOI) "\n"
     "iret\n"
     "guest_end:\n"
     ".code64\n"
@@ -107,20 +81,14 @@ extern const unsigned char guest_start[], guest_handler[], guest_end[];
  * @memfd: guest RAM, for KVM and for vbackend
  * @kick_nf: the backend's kick notifier (QueueNotify writes of 0)
  * @irq_nf: the backend's interrupt notifier
- * @kvm: /dev/kvm, @vm, @vcpu, @run: the VMM's KVM objects
- * @kick_efd: the VMM's eventfd KVM_IOEVENTFD signals, attached to @kick_nf
- * @call_efd: the VMM's eventfd KVM_IRQFD injects from, attached to @irq_nf
- * @ioev: the KVM_IOEVENTFD of @kick_efd, to deassign it
+ * @v: the VMM's KVM side, its eventfds attached to @kick_nf and @irq_nf
  * @child: a VMM process of its own, when there is one
  */
 struct kvm_vmm {
 	int vmm, be, memfd, kick_nf, irq_nf;
 	__u32 kick_id, irq_id;
 	uint8_t *ram;
-	int kvm, vm, vcpu, kick_efd, call_efd;
-	struct kvm_run *run;
-	long run_size;
-	struct kvm_ioeventfd ioev;
+	struct mini_vm v;
 	pid_t child;
 	pthread_t vcpu_th, be_th;
 	atomic_int phase, stop, peer_gone;
@@ -158,7 +126,7 @@ static void *backend_run(void *arg)
 			m->peer_gone = 1;
 		} else if (ev.type == VBACKEND_EVENT_TRAP) {
 			m->traps++;
-			if (vb_complete(m->be, ev.seq, ev.u.access.addr == CONFIG_GPA &&
+			if (vb_complete(m->be, ev.seq, ev.u.access.addr == MV_CONFIG_GPA &&
 					ev.u.access.dir == VBACKEND_DIR_READ ?
 					CONFIG_VALUE : 0, 0) != VB_COMP_SIZE)
 				m->bad++;
@@ -171,10 +139,10 @@ static void *backend_run(void *arg)
 static void *vcpu_run(void *arg)
 {
 	struct kvm_vmm *m = arg;
-	struct kvm_run *run = m->run;
+	struct kvm_run *run = m->v.run;
 
 	for (;;) {
-		if (ioctl(m->vcpu, KVM_RUN, 0)) {
+		if (ioctl(m->v.vcpu, KVM_RUN, 0)) {
 			if (errno == EINTR && !m->stop)
 				continue;
 			if (errno != EINTR)
@@ -186,7 +154,7 @@ static void *vcpu_run(void *arg)
 			__u32 result = 0;
 
 			m->mmio_exits++;
-			m->kick_exits += run->mmio.phys_addr == NOTIFY_GPA;
+			m->kick_exits += run->mmio.phys_addr == MV_NOTIFY_GPA;
 			memcpy(&data, run->mmio.data, run->mmio.len);
 			if (vmm_access_sync(m->vmm, 0, run->mmio.phys_addr, run->mmio.len,
 					    run->mmio.is_write ? VBACKEND_DIR_WRITE :
@@ -201,229 +169,6 @@ static void *vcpu_run(void *arg)
 			return NULL;
 		}
 	}
-}
-
-/* Loads what /lib/kvm has; NULL, or the module that does not load. */
-static const char *load_kvm(void)
-{
-	static const char *const mods[] = {
-		"irqbypass.ko", "kvm.ko", "ccp.ko", "kvm-amd.ko",
-	};
-	char path[64];
-
-	for (size_t i = 0; i < VB_ARRAY_SIZE(mods); i++) {
-		int fd, ret;
-
-		snprintf(path, sizeof(path), "/lib/kvm/%s", mods[i]);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ret = syscall(SYS_finit_module, fd, "", 0);
-		close(fd);
-		if (ret && errno != EEXIST)
-			return mods[i];
-	}
-	return NULL;
-}
-
-/* Writes "0" or "1" to the online file of every CPU but CPU 0. */
-static bool set_others_online(const char *v)
-{
-	char path[64];
-	bool ok = true;
-
-	for (int cpu = 1; cpu < 64; cpu++) {
-		int fd;
-
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ok &= write(fd, v, 1) == 1;
-		close(fd);
-	}
-	return ok;
-}
-
-/* The held VM: the modules, a VM with an in-kernel irqchip, one vCPU. */
-static const char *kvm_hold_make(void)
-{
-	const char *mod = load_kvm();
-	int kvm, vm;
-
-	if (mod)
-		return mod;
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		return "no /dev/kvm";
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
-		return "KVM_CREATE_VM";
-	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0))
-		return "KVM_CREATE_IRQCHIP";
-	if (ioctl(vm, KVM_CREATE_VCPU, 0) < 0)
-		return "KVM_CREATE_VCPU";
-	return NULL;
-}
-
-/*
- * --hold (see the top of this file): a child makes the VM, with the other
- * CPUs offline, tells how it went and sleeps until poweroff.
- */
-static int kvm_hold(void)
-{
-	char msg[128] = "";
-	int p[2];
-	pid_t pid;
-
-	if (pipe(p))
-		return 1;
-	pid = fork();
-	if (pid < 0)
-		return 1;
-	if (!pid) {
-		int null = open("/dev/null", O_RDWR);
-		const char *err = NULL;
-
-		/* nobody waits for the output of a process that never ends */
-		close(p[0]);
-		for (int fd = 0; fd < 3; fd++)
-			dup2(null, fd);
-		setsid();
-		if (!set_others_online("0"))
-			err = "taking the other CPUs offline";
-		err = err ?: kvm_hold_make();
-		snprintf(msg, sizeof(msg), err ? "%s: %s" : "ok", err, strerror(errno));
-		if (!set_others_online("1") && !err) {
-			err = "bringing the other CPUs back";
-			snprintf(msg, sizeof(msg), "%s: %s", err, strerror(errno));
-		}
-		if (write(p[1], msg, strlen(msg)) < 0 || err)
-			_exit(1);
-		close(p[1]);
-		for (;;)
-			pause();
-	}
-	close(p[1]);
-	if (read(p[0], msg, sizeof(msg) - 1) < 0 || strcmp(msg, "ok")) {
-		printf("kvm-hold: no VM held (%s)\n", msg[0] ? msg : "the child died");
-		return 1;
-	}
-	printf("kvm-hold: pid %d holds a VM with a vCPU until poweroff\n", pid);
-	return 0;
-}
-
-static void flat_segment(struct kvm_segment *seg, __u16 selector, __u8 type)
-{
-	*seg = (struct kvm_segment){
-		.limit = 0xffffffff, .selector = selector, .type = type,
-		.present = 1, .db = 1, .s = 1, .g = 1,
-	};
-}
-
-/* Guest RAM: the code, a flat GDT, an IDT with the handler at MSI_VECTOR. */
-static void guest_load(uint8_t *ram)
-{
-	uint64_t *gdt = (uint64_t *)(ram + GDT_GPA);
-	uint64_t *idt = (uint64_t *)(ram + IDT_GPA);
-	uint64_t h = CODE_GPA + (guest_handler - guest_start);
-
-	memcpy(ram + CODE_GPA, guest_start, guest_end - guest_start);
-	gdt[1] = 0x00cf9b000000ffffULL;	/* code, 4 GiB */
-	gdt[2] = 0x00cf93000000ffffULL;	/* data, 4 GiB */
-	/* a 32-bit interrupt gate to selector 8 */
-	idt[MSI_VECTOR] = (h & 0xffff) | (8ULL << 16) | (0x8eULL << 40) |
-			  ((h >> 16) << 48);
-}
-
-/* KVM_IRQFD's GSI as an MSI to MSI_VECTOR, the only route. */
-static int route_msi(int vm)
-{
-	struct kvm_irq_routing *r = calloc(1, sizeof(*r) + sizeof(r->entries[0]));
-	int ret;
-
-	if (!r)
-		return -1;
-	r->nr = 1;
-	r->entries[0].gsi = MSI_GSI;
-	r->entries[0].type = KVM_IRQ_ROUTING_MSI;
-	r->entries[0].u.msi.address_lo = MSI_ADDR;
-	r->entries[0].u.msi.data = MSI_VECTOR;
-	ret = ioctl(vm, KVM_SET_GSI_ROUTING, r);
-	free(r);
-	return ret;
-}
-
-/*
- * The VMM's KVM side, in the calling process: a VM on the guest RAM, its
- * own kick and call eventfds registered with KVM_IOEVENTFD and KVM_IRQFD
- * and attached to the backend's notifiers, one vCPU at the guest's start.
- * Return: NULL, or what failed (errno says why).
- */
-static const char *kvm_side_setup(struct kvm_vmm *m)
-{
-	struct kvm_userspace_memory_region slot = {
-		.memory_size = RAM_SIZE, .userspace_addr = (uintptr_t)m->ram,
-	};
-	struct kvm_irqfd irqfd = { .gsi = MSI_GSI };
-	struct kvm_regs regs = { .rip = CODE_GPA, .rsp = STACK_TOP, .rflags = 2 };
-	struct kvm_sregs sregs;
-
-	m->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (m->kvm < 0)
-		return "/dev/kvm";
-	m->vm = ioctl(m->kvm, KVM_CREATE_VM, 0);
-	if (m->vm < 0)
-		return "KVM_CREATE_VM";
-	if (ioctl(m->vm, KVM_CREATE_IRQCHIP, 0))
-		return "KVM_CREATE_IRQCHIP";
-	if (ioctl(m->vm, KVM_SET_USER_MEMORY_REGION, &slot))
-		return "KVM_SET_USER_MEMORY_REGION";
-	if (route_msi(m->vm))
-		return "KVM_SET_GSI_ROUTING";
-	m->kick_efd = vb_eventfd();
-	m->call_efd = vb_eventfd();
-	if (m->kick_efd < 0 || m->call_efd < 0)
-		return "eventfd";
-	m->ioev = (struct kvm_ioeventfd){
-		.addr = NOTIFY_GPA, .len = 4, .fd = m->kick_efd,
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
-	};
-	if (ioctl(m->vm, KVM_IOEVENTFD, &m->ioev))
-		return "KVM_IOEVENTFD";
-	irqfd.fd = m->call_efd;
-	if (ioctl(m->vm, KVM_IRQFD, &irqfd))
-		return "KVM_IRQFD";
-	if (vmm_set_fd(m->vmm, VBACKEND_VMM_SET_KICK_FD, m->kick_id, m->kick_efd))
-		return "VBACKEND_VMM_SET_KICK_FD";
-	if (vmm_set_fd(m->vmm, VBACKEND_VMM_SET_IRQ_FD, m->irq_id, m->call_efd))
-		return "VBACKEND_VMM_SET_IRQ_FD";
-	m->vcpu = ioctl(m->vm, KVM_CREATE_VCPU, 0);
-	if (m->vcpu < 0)
-		return "KVM_CREATE_VCPU";
-	m->run_size = ioctl(m->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (m->run_size <= 0)
-		return "KVM_GET_VCPU_MMAP_SIZE";
-	m->run = mmap(NULL, m->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->vcpu, 0);
-	if (m->run == MAP_FAILED) {
-		m->run = NULL;
-		return "mmap of kvm_run";
-	}
-	if (ioctl(m->vcpu, KVM_GET_SREGS, &sregs))
-		return "KVM_GET_SREGS";
-	sregs.cr0 |= 1;		/* protected mode, no paging */
-	flat_segment(&sregs.cs, 8, 11);
-	flat_segment(&sregs.ds, 16, 3);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.gdt.base = GDT_GPA;
-	sregs.gdt.limit = 3 * 8 - 1;
-	sregs.idt.base = IDT_GPA;
-	sregs.idt.limit = (MSI_VECTOR + 1) * 8 - 1;
-	if (ioctl(m->vcpu, KVM_SET_SREGS, &sregs))
-		return "KVM_SET_SREGS";
-	if (ioctl(m->vcpu, KVM_SET_REGS, &regs))
-		return "KVM_SET_REGS";
-	return NULL;
 }
 
 static bool wait_for(atomic_long *v, long want, int ms)
@@ -452,11 +197,11 @@ FIXTURE_SETUP(kvm_vmm)
 	const char *mod;
 
 	memset(m, 0, sizeof(*m));
-	m->kvm = m->vm = m->vcpu = m->vmm = m->be = m->memfd = -1;
-	m->kick_nf = m->irq_nf = m->kick_efd = m->call_efd = -1;
+	mini_vm_init(&m->v);
+	m->vmm = m->be = m->memfd = m->kick_nf = m->irq_nf = -1;
 	VB_REQUIRE_DEVICE();
 	self->refcnt0 = vb_refcnt_read();
-	mod = load_kvm();
+	mod = mini_vm_load_kvm();
 	if (mod)
 		VB_SETUP_SKIP("%s does not load: %s", mod, strerror(errno));
 	if (access("/dev/kvm", R_OK | W_OK))
@@ -465,21 +210,21 @@ FIXTURE_SETUP(kvm_vmm)
 	/* guest RAM: one memfd, for KVM and for vbackend */
 	m->vmm = vmm_create();
 	ASSERT_LE(0, m->vmm);
-	m->memfd = vmm_add_memfd(m->vmm, 0, RAM_SIZE);
+	m->memfd = vmm_add_memfd(m->vmm, 0, MV_RAM_SIZE);
 	ASSERT_LE(0, m->memfd);
-	m->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, m->memfd, 0);
+	m->ram = mmap(NULL, MV_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, m->memfd, 0);
 	ASSERT_NE(MAP_FAILED, m->ram);
-	guest_load(m->ram);
+	mini_vm_guest_load(m->ram, guest_start, guest_end, guest_handler);
 
 	/* the backend: a trap range, a kick and an interrupt with notifiers */
 	m->be = backend_bind_to(m->vmm);
 	ASSERT_LE(0, m->be);
-	ASSERT_EQ(0, vb_trap_add(m->be, 0, MMIO_GPA, 0x1000, NULL));
-	m->kick_nf = vb_kick_notifier(m->be, VBACKEND_KICK_F_DATAMATCH, NOTIFY_GPA,
+	ASSERT_EQ(0, vb_trap_add(m->be, 0, MV_MMIO_GPA, 0x1000, NULL));
+	m->kick_nf = vb_kick_notifier(m->be, VBACKEND_KICK_F_DATAMATCH, MV_NOTIFY_GPA,
 				      4, 0, &m->kick_id);
 	ASSERT_LE(0, m->kick_nf);
-	m->irq_nf = vb_irq_notifier(m->be, VBACKEND_IRQ_TARGET_MSI, MSI_ADDR,
-				    MSI_VECTOR, &m->irq_id);
+	m->irq_nf = vb_irq_notifier(m->be, VBACKEND_IRQ_TARGET_MSI, MV_MSI_ADDR,
+				    MV_MSI_VECTOR, &m->irq_id);
 	ASSERT_LE(0, m->irq_nf);
 	signal(SIGUSR1, on_sigusr1);
 }
@@ -499,19 +244,13 @@ FIXTURE_TEARDOWN(kvm_vmm)
 	}
 	if (m->be_th)
 		pthread_join(m->be_th, NULL);
-	if (m->run)
-		munmap(m->run, m->run_size);
-	vb_close(&m->vcpu);
-	vb_close(&m->vm);
-	vb_close(&m->kvm);
+	mini_vm_close(&m->v);
 	vb_close(&m->be);
 	vb_close(&m->vmm);
 	vb_close(&m->kick_nf);
 	vb_close(&m->irq_nf);
-	vb_close(&m->kick_efd);
-	vb_close(&m->call_efd);
 	if (m->ram && m->ram != MAP_FAILED)
-		munmap(m->ram, RAM_SIZE);
+		munmap(m->ram, MV_RAM_SIZE);
 	vb_close(&m->memfd);
 	VB_EXPECT_NO_LEAKS(self->refcnt0);
 }
@@ -521,8 +260,7 @@ TEST_F_TIMEOUT(kvm_vmm, kicks_config_swaps_interrupts, 120)
 	struct kvm_vmm *m = &self->m;
 	volatile uint16_t *handled = (uint16_t *)(m->ram + COUNTER_GPA);
 	volatile uint32_t *kicked = (uint32_t *)(m->ram + KICKED_GPA);
-	const char *err = kvm_side_setup(m);
-	struct kvm_ioeventfd io;
+	const char *err = mini_vm_create(&m->v, m->ram, m->vmm, m->kick_id, m->irq_id);
 	long swaps = 0, exits0;
 	uint16_t base;
 	int delivered = 0;
@@ -548,14 +286,12 @@ TEST_F_TIMEOUT(kvm_vmm, kicks_config_swaps_interrupts, 120)
 		int nfd = vb_eventfd();
 
 		ASSERT_LE(0, nfd);
-		io = m->ioev;
-		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-		ASSERT_EQ(0, ioctl(m->vm, KVM_IOEVENTFD, &io));
+		ASSERT_EQ(0, mini_vm_ioeventfd(&m->v, false));
 		ASSERT_EQ(0, vmm_set_fd(m->vmm, VBACKEND_VMM_SET_KICK_FD, m->kick_id, nfd));
-		m->ioev.fd = nfd;
-		ASSERT_EQ(0, ioctl(m->vm, KVM_IOEVENTFD, &m->ioev));
-		close(m->kick_efd);
-		m->kick_efd = nfd;
+		m->v.ioev.fd = nfd;
+		ASSERT_EQ(0, mini_vm_ioeventfd(&m->v, true));
+		close(m->v.kick_efd);
+		m->v.kick_efd = nfd;
 		vb_sleep_ms(2);
 	}
 	*(volatile uint8_t *)(m->ram + STOP_GPA) = 1;
@@ -578,7 +314,7 @@ TEST_F_TIMEOUT(kvm_vmm, kicks_config_swaps_interrupts, 120)
 	EXPECT_EQ(NIRQS, delivered);
 	EXPECT_EQ(NIRQS, *handled - base) TH_LOG("interrupts the guest took twice");
 	TH_LOG("%d interrupts raised, %d reached the guest's handler (MSI vector 0x%x)",
-	       NIRQS, delivered, MSI_VECTOR);
+	       NIRQS, delivered, MV_MSI_VECTOR);
 	EXPECT_EQ(0, m->bad);
 }
 
@@ -607,7 +343,7 @@ TEST_F_TIMEOUT(kvm_vmm, vmm_killed_while_kicking, 120)
 		close(m->be);
 		close(m->kick_nf);
 		close(m->irq_nf);
-		err = kvm_side_setup(m);
+		err = mini_vm_create(&m->v, m->ram, m->vmm, m->kick_id, m->irq_id);
 		snprintf(msg, sizeof(msg), err ? "%s: %s" : "ok", err, strerror(errno));
 		if (write(p[1], msg, strlen(msg)) < 0 || err)
 			_exit(1);
@@ -648,6 +384,6 @@ TEST_F_TIMEOUT(kvm_vmm, vmm_killed_while_kicking, 120)
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--hold"))
-		return kvm_hold();
+		return mini_vm_hold();
 	return test_harness_run(argc, argv);
 }
