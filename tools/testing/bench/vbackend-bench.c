@@ -18,7 +18,13 @@
  *     eventfd, attached to the backend's kick notifier (VMM_SET_KICK_FD);
  *  7. 5 again, the interrupt going the way KVM's irqfd takes it: the
  *     backend writes its interrupt notifier, the VMM's eventfd attached to
- *     it (VMM_SET_IRQ_FD) turns readable.
+ *     it (VMM_SET_IRQ_FD) turns readable;
+ *  8. a KVM guest's kick (mini_vmm.h: nested KVM in the test guest) to the
+ *     backend's wakeup: KVM_IOEVENTFD -> the VMM's eventfd -> the kick
+ *     notifier vs KVM_EXIT_MMIO -> the VMM's VMM_ACCESS -> the kick match;
+ *  9. the backend's interrupt to that guest's handler: KVM_IRQFD on the
+ *     VMM's eventfd vs EVENT_IRQ to the VMM, which calls KVM_SIGNAL_MSI;
+ *     timed to the handler's kick back (one fast kick on both sides).
  *
  * It exits non-zero only on a functional error (a failed call, a wrong
  * value, a lost kick or interrupt, a checksum mismatch), never because of a
@@ -39,6 +45,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,6 +61,7 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <linux/vbackend.h>
+#include "mini_vmm.h"
 
 #define DEV_PATH	"/dev/vbackend"
 
@@ -89,12 +97,14 @@ static double scale = 1.0;
 #define N_WAKEUP	20000
 #define N_WINDOW	30	/* 64 MiB passes per side */
 #define N_IRQ		20000
+#define N_KVM		4000	/* per side, for 8 and for 9 */
 #define N_CLOCK		10000
 #define BUDGET_KICK_TRAP 20	/* seconds */
 #define BUDGET_BATCH	20
 #define BUDGET_WAKEUP	10
 #define BUDGET_WINDOW	15
 #define BUDGET_IRQ	10
+#define BUDGET_KVM	20	/* each of 8 and 9 */
 
 static unsigned long iters(unsigned long n, unsigned long min)
 {
@@ -1076,6 +1086,301 @@ static void bench_irq(struct result *r, unsigned long *unconfirmed, bool vmm_fd)
 	pair_close(&p);
 }
 
+/* ---- 8, 9: a KVM guest's kick and interrupt (mini_vmm.h) ---------------- */
+
+/*
+ * The guest of 8 and 9: it spins on KG_GO, kicking once per change (8);
+ * once told to halt, it waits in hlt and kicks back from its interrupt
+ * handler (9), so that the measuring thread sleeps in poll() on the kick
+ * notifier for both.
+ */
+#define KG_GO		0x500	/* u32: the VMM's kick requests */
+#define KG_HALT		0x504	/* u8: halt from now on */
+#define KG_IRQS		0x508	/* u32: interrupts its handler took */
+
+asm(".pushsection .rodata\n"
+    ".globl kguest_start, kguest_handler, kguest_end\n"
+    ".code32\n"
+    "kguest_start:\n"
+    "movl $0x1ff, " MV_STR(MV_LAPIC_SVR) "\n"	/* its local APIC on */
+    "xorl %ebx, %ebx\n"
+    "sti\n"
+    "1: cmpb $0, " MV_STR(KG_HALT) "\n"
+    "jne 2f\n"
+    "movl " MV_STR(KG_GO) ", %eax\n"
+    "cmpl %eax, %ebx\n"
+    "je 1b\n"
+    "movl %eax, %ebx\n"
+    "movl $0, " MV_STR(MV_NOTIFY_GPA) "\n"
+    "jmp 1b\n"
+    "2: hlt\n"
+    "jmp 1b\n"
+    "kguest_handler:\n"
+    "incl " MV_STR(KG_IRQS) "\n"
+    "movl $0, " MV_STR(MV_LAPIC_EOI) "\n"
+    "cmpb $0, " MV_STR(KG_HALT) "\n"
+    "je 3f\n"
+    "movl $0, " MV_STR(MV_NOTIFY_GPA) "\n"
+    "3: iret\n"
+    "kguest_end:\n"
+    ".code64\n"
+    ".popsection\n");
+extern const unsigned char kguest_start[], kguest_handler[], kguest_end[];
+
+struct kvm_bench {
+	struct pair p;
+	struct mini_vm v;
+	uint8_t *ram;
+	int memfd, kick_nf, irq_nf;
+	__u32 kick_id, irq_id;
+	pthread_t vcpu_th, irq_th;
+	bool ioeventfd_on;
+	int stop;
+	unsigned long exits, injected;
+};
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+/* The vCPU: a kick exits only while KVM_IOEVENTFD is off (8's other side). */
+static void *kvm_vcpu_thread(void *arg)
+{
+	struct kvm_bench *b = arg;
+	struct kvm_run *run = b->v.run;
+
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		if (ioctl(b->v.vcpu, KVM_RUN, 0)) {
+			CHECK(errno == EINTR, "KVM_RUN: %s", ERR);
+			continue;
+		}
+		CHECK(run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write &&
+		      run->mmio.phys_addr == MV_NOTIFY_GPA,
+		      "the KVM guest exited with reason %u", run->exit_reason);
+		CHECK(vmm_write4(b->p.vmm, MV_NOTIFY_GPA, 0) & VBACKEND_VMM_ACCESS_KICKED,
+		      "a kick exit was not consumed by the kick");
+		b->exits++;
+	}
+	return NULL;
+}
+
+/* The VMM's own interrupt path (9's other side): EVENT_IRQ -> KVM_SIGNAL_MSI. */
+static void *kvm_irq_thread(void *arg)
+{
+	struct kvm_msi msi = { .address_lo = MV_MSI_ADDR, .data = MV_MSI_VECTOR };
+	struct kvm_bench *b = arg;
+	struct pollfd pfd = { .fd = b->p.vmm, .events = POLLIN };
+	struct vbackend_event ev[16];
+
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		ssize_t r;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		r = read(b->p.vmm, ev, sizeof(ev));
+		CHECK(r > 0 && r % sizeof(ev[0]) == 0, "VMM read(): %zd: %s", r,
+		      r < 0 ? ERR : "not whole records");
+		for (size_t i = 0; i < r / sizeof(ev[0]); i++) {
+			if (ev[i].type != VBACKEND_EVENT_IRQ)
+				continue;
+			CHECK(ioctl(b->v.vm, KVM_SIGNAL_MSI, &msi) >= 0, "KVM_SIGNAL_MSI: %s", ERR);
+			b->injected++;
+		}
+	}
+	return NULL;
+}
+
+static void start_thread(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	int ret = pthread_create(th, NULL, fn, arg);
+
+	CHECK(!ret, "pthread_create: %s", strerror(ret));
+}
+
+/* NULL, or why there is no KVM guest to measure. */
+static const char *kvm_bench_open(struct kvm_bench *b, bool spread)
+{
+	struct vbackend_vmm_memory m = { .argsz = sizeof(m), .size = MV_RAM_SIZE };
+	struct vbackend_kick k = {
+		.argsz = sizeof(k), .flags = VBACKEND_KICK_F_NOTIFIER | VBACKEND_KICK_F_DATAMATCH,
+		.addr = MV_NOTIFY_GPA, .len = 4, .fd = -1,
+	};
+	struct vbackend_irq irq = {
+		.argsz = sizeof(irq), .flags = VBACKEND_IRQ_F_NOTIFIER, .fd = -1,
+		.type = VBACKEND_IRQ_TARGET_MSI, .target = { MV_MSI_ADDR, MV_MSI_VECTOR },
+	};
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+	const char *why, *mod = mini_vm_load_kvm();
+	static char msg[96];
+	cpu_set_t cpus;
+	int cpu;
+
+	if (mod) {
+		snprintf(msg, sizeof(msg), "%s does not load: %s", mod, ERR);
+		return msg;
+	}
+	if (access("/dev/kvm", R_OK | W_OK))
+		return "no /dev/kvm";
+	CHECK(!sched_getaffinity(0, sizeof(cpus), &cpus), "sched_getaffinity: %s", ERR);
+	if (!spread && sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return "the guest's vCPU needs a CPU of its own";
+	memset(b, 0, sizeof(*b));
+	mini_vm_init(&b->v);
+	pair_open(&b->p);
+	b->memfd = memfd_create("kvm-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	CHECK(b->memfd >= 0 && !ftruncate(b->memfd, MV_RAM_SIZE) &&
+	      !fcntl(b->memfd, F_ADD_SEALS, F_SEAL_SHRINK), "memfd: %s", ERR);
+	m.fd = b->memfd;
+	CHECK(!ioctl(b->p.vmm, VBACKEND_VMM_ADD_MEMORY, &m), "VBACKEND_VMM_ADD_MEMORY: %s", ERR);
+	b->ram = mmap(NULL, MV_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
+	CHECK(b->ram != MAP_FAILED, "mmap of the guest's RAM: %s", ERR);
+	mini_vm_guest_load(b->ram, kguest_start, kguest_end, kguest_handler);
+	trap_add(b->p.be, MV_MMIO_GPA, 0x1000);
+	CHECK(!ioctl(b->p.be, VBACKEND_KICK_ADD, &k), "VBACKEND_KICK_ADD(NOTIFIER): %s", ERR);
+	CHECK(!ioctl(b->p.be, VBACKEND_IRQ_ADD, &irq), "VBACKEND_IRQ_ADD(NOTIFIER): %s", ERR);
+	b->kick_nf = k.fd;
+	b->kick_id = k.id;
+	b->irq_nf = irq.fd;
+	b->irq_id = irq.id;
+	why = mini_vm_create(&b->v, b->ram, b->p.vmm, b->kick_id, b->irq_id);
+	CHECK(!why, "the KVM guest: %s: %s", why, ERR);
+	b->ioeventfd_on = true;
+	CHECK(efd_read(b->kick_nf) == 1, "the attach did not signal the notifier once");
+	CHECK(!sigaction(SIGUSR1, &sa, NULL), "sigaction: %s", ERR);
+	start_thread(&b->vcpu_th, kvm_vcpu_thread, b);
+	start_thread(&b->irq_th, kvm_irq_thread, b);
+	if (!spread) {
+		/* the vCPU spins: on a CPU of its own, the next one */
+		for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &cpus); cpu++)
+			;
+		CPU_ZERO(&cpus);
+		CPU_SET((cpu + 1) % sysconf(_SC_NPROCESSORS_ONLN), &cpus);
+		CHECK(!pthread_setaffinity_np(b->vcpu_th, sizeof(cpus), &cpus),
+		      "pthread_setaffinity_np");
+	}
+	return NULL;
+}
+
+static void kvm_bench_close(struct kvm_bench *b)
+{
+	__atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE);
+	pthread_kill(b->vcpu_th, SIGUSR1);
+	join(b->vcpu_th);
+	join(b->irq_th);
+	mini_vm_close(&b->v);
+	munmap(b->ram, MV_RAM_SIZE);
+	close(b->memfd);
+	close(b->kick_nf);
+	close(b->irq_nf);
+	pair_close(&b->p);
+}
+
+/* KVM_IOEVENTFD of the guest's kick on or off (8's two sides). */
+static void kvm_ioeventfd(struct kvm_bench *b, bool on)
+{
+	if (b->ioeventfd_on == on)
+		return;
+	CHECK(!mini_vm_ioeventfd(&b->v, on), "KVM_IOEVENTFD %s: %s", on ? "on" : "off", ERR);
+	b->ioeventfd_on = on;
+}
+
+/* One kick of the guest's, from @go (8) or from its handler (9), in ns. */
+static uint64_t kvm_wait_kick(struct kvm_bench *b, uint64_t t0)
+{
+	struct pollfd pfd = { .fd = b->kick_nf, .events = POLLIN };
+	uint64_t t1;
+
+	CHECK(poll(&pfd, 1, 2000) == 1, "no kick from the KVM guest in 2 s");
+	t1 = now_ns();
+	CHECK(efd_read(b->kick_nf) == 1, "more than one kick from the KVM guest");
+	return t1 - t0;
+}
+
+/* What a switch of sides left behind (an interrupt a new sink raised). */
+static void kvm_settle(struct kvm_bench *b)
+{
+	struct pollfd pfd = { .fd = b->kick_nf, .events = POLLIN };
+
+	usleep(20000);
+	while (poll(&pfd, 1, 0) == 1)
+		efd_read(b->kick_nf);
+}
+
+/*
+ * 8: the guest's kick, KVM_IOEVENTFD -> the VMM's eventfd -> the kick
+ * notifier, vs KVM_EXIT_MMIO -> VMM_ACCESS -> the kernel's kick match.
+ * 9: the backend's interrupt, KVM_IRQFD on the VMM's eventfd, vs
+ * EVENT_IRQ to the VMM, which injects it with KVM_SIGNAL_MSI; each until
+ * the handler's kick back wakes the backend.
+ */
+static void bench_kvm(struct kvm_bench *b, struct result *ioev, struct result *exitr,
+		      struct result *irqfd, struct result *viavmm)
+{
+	unsigned long n = iters(N_KVM, 2 * ROUNDS), per = n / ROUNDS, i;
+	uint64_t deadline = deadline_in(BUDGET_KVM);
+	volatile uint32_t *go = (uint32_t *)(b->ram + KG_GO);
+	volatile uint8_t *halt = b->ram + KG_HALT;
+	uint32_t irqs0;
+
+	res_init(ioev, "8", "KVM guest kick by KVM_IOEVENTFD: backend wakes", n, 0);
+	res_init(exitr, "8", "KVM guest kick by KVM_EXIT_MMIO + VMM_ACCESS", n, 0);
+	res_init(irqfd, "9", "irq notifier -> KVM_IRQFD, guest kicks back", n, 0);
+	res_init(viavmm, "9", "irq -> VMM's KVM_SIGNAL_MSI, guest kicks back", n, 0);
+	for (unsigned int round = 0; round < ROUNDS; round++) {
+		for (unsigned int side = 0; side < 2; side++) {
+			bool fd_side = (side + round) % 2 == 0;
+
+			if (round && out_of_time(deadline, ioev, exitr))
+				goto irq;
+			kvm_ioeventfd(b, fd_side);
+			kvm_settle(b);
+			for (i = 0; i < per + (round ? 0 : WARMUP); i++) {
+				uint64_t t0 = now_ns();
+
+				__atomic_store_n(go, *go + 1, __ATOMIC_RELEASE);
+				t0 = kvm_wait_kick(b, t0);
+				if (i >= (round ? 0 : WARMUP))
+					res_add(fd_side ? ioev : exitr, t0);
+			}
+		}
+	}
+irq:
+	kvm_ioeventfd(b, true);
+	*halt = 1;
+	kvm_settle(b);
+	deadline = deadline_in(BUDGET_KVM);
+	irqs0 = *(volatile uint32_t *)(b->ram + KG_IRQS);
+	for (unsigned int round = 0; round < ROUNDS; round++) {
+		for (unsigned int side = 0; side < 2; side++) {
+			bool fd_side = (side + round) % 2 == 0;
+
+			if (round && out_of_time(deadline, irqfd, viavmm))
+				goto done;
+			CHECK(!mini_vm_attach(b->p.vmm, VBACKEND_VMM_SET_IRQ_FD, b->irq_id,
+					      fd_side ? b->v.call_efd : -1),
+			      "VBACKEND_VMM_SET_IRQ_FD: %s", ERR);
+			kvm_settle(b);
+			for (i = 0; i < per + (round ? 0 : WARMUP); i++) {
+				uint64_t t0 = now_ns();
+
+				efd_write(b->irq_nf, 1);
+				t0 = kvm_wait_kick(b, t0);
+				if (i >= (round ? 0 : WARMUP))
+					res_add(fd_side ? irqfd : viavmm, t0);
+			}
+		}
+	}
+done:
+	CHECK(*(volatile uint32_t *)(b->ram + KG_IRQS) - irqs0 >=
+	      irqfd->n + viavmm->n, "the guest's handler took fewer interrupts than were raised");
+	/* each side took its path */
+	CHECK(b->exits >= exitr->n, "%lu kick exits for %zu kicks by KVM_EXIT_MMIO",
+	      b->exits, exitr->n);
+	CHECK(b->injected >= viavmm->n, "%lu KVM_SIGNAL_MSI for %zu interrupts through the VMM",
+	      b->injected, viavmm->n);
+}
+
 /* ---- the cost of reading the clock, inside every latency once ----------- */
 
 static uint64_t clock_cost(void)
@@ -1119,7 +1424,9 @@ static void usage(const char *argv0)
 int main(int argc, char **argv)
 {
 	struct result kick, trap, batched, single, wakeup, warm, cold, copy, irqr;
-	struct result wakeup_fd, irq_fd;
+	struct result wakeup_fd, irq_fd, kvm_ioev, kvm_exit, kvm_irqfd, kvm_viavmm;
+	struct kvm_bench kb;
+	const char *no_kvm;
 	struct vbackend_info info = { .argsz = sizeof(info) };
 	unsigned long wake_unconfirmed = 0, irq_unconfirmed = 0;
 	struct window_mem wmem;
@@ -1135,6 +1442,9 @@ int main(int argc, char **argv)
 	FILE *f;
 	int opt, fd;
 
+	/* what the test guest's init runs first (mini_vmm.h) */
+	if (argc == 2 && !strcmp(argv[1], "--kvm-hold"))
+		return mini_vm_hold();
 	while ((opt = getopt(argc, argv, "as:h")) != -1) {
 		switch (opt) {
 		case 'a':
@@ -1225,6 +1535,19 @@ int main(int argc, char **argv)
 	bench_irq(&irq_fd, &irq_unconfirmed, true);
 	print_row(&irq_fd);
 
+	no_kvm = kvm_bench_open(&kb, spread);
+	if (!no_kvm) {
+		bench_kvm(&kb, &kvm_ioev, &kvm_exit, &kvm_irqfd, &kvm_viavmm);
+		kvm_bench_close(&kb);
+		print_row(&kvm_ioev);
+		print_row(&kvm_exit);
+		print_row(&kvm_irqfd);
+		print_row(&kvm_viavmm);
+	} else {
+		printf("8  KVM guest kick             SKIP: %s\n", no_kvm);
+		printf("9  KVM guest interrupt        SKIP: %s\n", no_kvm);
+	}
+
 	printf("\n");
 	print_ratio("trap round trip / in-kernel kick", div0(trap.median, kick.median),
 		    "median latency");
@@ -1238,6 +1561,14 @@ int main(int argc, char **argv)
 		    div0(wakeup.median, wakeup_fd.median), "median latency to the backend's wakeup");
 	print_ratio("interrupt as EVENT_IRQ / into the VMM's eventfd",
 		    div0(irqr.median, irq_fd.median), "median latency to the VMM's wakeup");
+	if (!no_kvm) {
+		print_ratio("KVM guest kick by KVM_EXIT_MMIO / by KVM_IOEVENTFD",
+			    div0(kvm_exit.median, kvm_ioev.median),
+			    "median latency to the backend's wakeup");
+		print_ratio("KVM guest interrupt through the VMM / by KVM_IRQFD",
+			    div0(kvm_viavmm.median, kvm_irqfd.median),
+			    "median round trip, the guest's handler kicking back");
+	}
 	printf("memory: a 64 MiB window adds %ld KiB of page tables and references %ld guest\n"
 	       "      pages in the kernel, copying nothing; pread() needs a %u KiB bounce\n"
 	       "      buffer and copies all 64 MiB on each pass (-1: unknown)\n",
@@ -1258,6 +1589,12 @@ int main(int argc, char **argv)
 	res_free(&cold);
 	res_free(&copy);
 	res_free(&irqr);
+	if (!no_kvm) {
+		res_free(&kvm_ioev);
+		res_free(&kvm_exit);
+		res_free(&kvm_irqfd);
+		res_free(&kvm_viavmm);
+	}
 	res_free(&wakeup_fd);
 	res_free(&irq_fd);
 	return 0;

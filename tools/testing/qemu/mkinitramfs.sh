@@ -60,14 +60,14 @@ if [ -n "$tests" ]; then
 	done
 fi
 # The KVM modules of the kernel vbackend.ko was built for, in the order
-# they load, for kvm_vmm_test (a KVM VMM inside the guest; it skips when
-# they are missing, as for the debug kernel, whose modules are not
-# installed). Decompressed: 6.12's ship as .ko.xz.
+# they load, for kvm_vmm_test and vbackend-bench's KVM guest (they skip
+# when the modules are missing, as for the debug kernel, whose modules
+# are not installed). Decompressed: 6.12's ship as .ko.xz.
 kver=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
 mkdir -p "$root/lib/kvm"
 for m in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd; do
 	f=/lib/modules/$kver/kernel/$m.ko
-	if [ -z "$tests" ]; then
+	if [ -z "$tests" ] && [ "$mode" != bench ]; then
 		break
 	elif [ -f "$f" ]; then
 		cp "$f" "$root/lib/kvm/"
