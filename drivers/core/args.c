@@ -92,11 +92,29 @@ int vbackend_access_check(u8 space, u64 addr, u64 len)
 {
 	u64 end;
 
-	if (!len || space > VBACKEND_SPACE_PIO)
+	if (!len || space > VBACKEND_SPACE_VMM)
 		return -EINVAL;
 	if (check_add_overflow(addr, len - 1, &end))
 		return -EOVERFLOW;
 	if (space == VBACKEND_SPACE_PIO && end > 0xffff)
 		return -EINVAL;
+	return 0;
+}
+
+/**
+ * vbackend_space_of() - the space the VBACKEND_F_PIO and VBACKEND_F_VMM_SPACE
+ * bits of @flags name
+ * @flags: a trap's or an access's flags
+ * @space: out: VBACKEND_SPACE_*
+ *
+ * Return: 0, or -EINVAL when both are set.
+ */
+int vbackend_space_of(u32 flags, u8 *space)
+{
+	if ((flags & VBACKEND_F_PIO) && (flags & VBACKEND_F_VMM_SPACE))
+		return -EINVAL;
+	*space = flags & VBACKEND_F_PIO ? VBACKEND_SPACE_PIO :
+		 flags & VBACKEND_F_VMM_SPACE ? VBACKEND_SPACE_VMM :
+		 VBACKEND_SPACE_MMIO;
 	return 0;
 }

@@ -69,6 +69,13 @@ bool vbackend_range_covers(struct vbackend_session *s, u8 space, u64 addr,
 static void vbackend_range_remove(struct vbackend_session *s,
 				  struct vbackend_range *r);
 
+/* What a provider needs to have for traps in each space. */
+static const u32 vbackend_space_cap[] = {
+	[VBACKEND_SPACE_MMIO] = VBACKEND_PROVIDER_CAP_MMIO,
+	[VBACKEND_SPACE_PIO] = VBACKEND_PROVIDER_CAP_PIO,
+	[VBACKEND_SPACE_VMM] = VBACKEND_PROVIDER_CAP_VMM_SPACE,
+};
+
 /**
  * vbackend_trap_add() - VBACKEND_TRAP_ADD
  * @s: session
@@ -86,10 +93,10 @@ long vbackend_trap_add(struct vbackend_session *s, void __user *uarg)
 	ret = VBACKEND_ARGS_IN(t, uarg);
 	if (ret)
 		return ret;
-	if ((t.flags & ~VBACKEND_F_PIO) || t.reserved)
+	if ((t.flags & ~(VBACKEND_F_PIO | VBACKEND_F_VMM_SPACE)) || t.reserved)
 		return -EINVAL;
-	space = t.flags & VBACKEND_F_PIO ? VBACKEND_SPACE_PIO : VBACKEND_SPACE_MMIO;
-	ret = vbackend_access_check(space, t.addr, t.size);
+	ret = vbackend_space_of(t.flags, &space) ?:
+	      vbackend_access_check(space, t.addr, t.size);
 	if (ret)
 		return ret;
 
@@ -103,8 +110,7 @@ long vbackend_trap_add(struct vbackend_session *s, void __user *uarg)
 	ret = vbackend_session_backend_lock(s);
 	if (ret)
 		goto out_free;
-	if (!(s->prov->caps & (space == VBACKEND_SPACE_PIO ?
-			       VBACKEND_PROVIDER_CAP_PIO : VBACKEND_PROVIDER_CAP_MMIO))) {
+	if (!(s->prov->caps & vbackend_space_cap[space])) {
 		ret = -EOPNOTSUPP;
 		goto out_unlock;
 	}

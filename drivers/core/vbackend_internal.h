@@ -330,6 +330,7 @@ int vbackend_args_out(void __user *uarg, const void *karg, size_t ksize);
 #define VBACKEND_ARGS_OUT(u, k)	vbackend_args_out((u), &(k), sizeof(k))
 bool vbackend_is_zero(const void *p, size_t n);
 int vbackend_access_check(u8 space, u64 addr, u64 len);
+int vbackend_space_of(u32 flags, u8 *space);
 
 /* A trapped access is 1, 2, 4 or 8 bytes wide. */
 static inline bool vbackend_access_size_valid(u64 size)

@@ -272,7 +272,7 @@ static void vbackend_vmm_access_done(struct vbackend_trap_req *req, u64 data,
 static int vbackend_vmm_access_parse(const struct vbackend_vmm_access *ua,
 				     struct vbackend_access *a)
 {
-	if ((ua->flags & ~VBACKEND_F_PIO) ||
+	if ((ua->flags & ~(VBACKEND_F_PIO | VBACKEND_F_VMM_SPACE)) ||
 	    !vbackend_is_zero(ua->reserved, sizeof(ua->reserved)))
 		return -EINVAL;
 	if (!vbackend_access_size_valid(ua->size))
@@ -287,9 +287,9 @@ static int vbackend_vmm_access_parse(const struct vbackend_vmm_access *ua,
 	a->data = ua->dir == VBACKEND_DIR_WRITE ? ua->data : 0;
 	a->vcpu = ua->vcpu;
 	a->size = ua->size;
-	a->space = ua->flags & VBACKEND_F_PIO ? VBACKEND_SPACE_PIO : VBACKEND_SPACE_MMIO;
 	a->dir = ua->dir;
-	return vbackend_access_check(a->space, a->addr, a->size);
+	return vbackend_space_of(ua->flags, &a->space) ?:
+	       vbackend_access_check(a->space, a->addr, a->size);
 }
 
 /* Submit and wait, as the vCPU would. Returns 1 when a kick took it. */
@@ -543,6 +543,7 @@ const struct vbackend_provider vbackend_vmm_provider = {
 	.id = VBACKEND_PROVIDER_VMM,
 	.name = "vmm",
 	.caps = VBACKEND_PROVIDER_CAP_MMIO | VBACKEND_PROVIDER_CAP_PIO |
+		VBACKEND_PROVIDER_CAP_VMM_SPACE |
 		VBACKEND_PROVIDER_CAP_WINDOWS | VBACKEND_PROVIDER_CAP_RESET |
 		VBACKEND_PROVIDER_CAP_MEMORY,
 	/* the target is the VMM's business: it hands the eventfd to KVM_IRQFD */

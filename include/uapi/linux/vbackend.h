@@ -40,12 +40,20 @@
 #define VBACKEND_PROVIDER_XEN		2	/* target "xen:domid=N" */
 #define VBACKEND_PROVIDER_IVSHMEM	3	/* target "ivshmem:<pci-bdf>" */
 
-/* Address spaces a trap, kick or access lives in. */
+/*
+ * Address spaces a trap, kick or access lives in. VBACKEND_SPACE_VMM holds
+ * registers no guest can reach: only the frontend's VMM accesses them,
+ * with VBACKEND_VMM_ACCESS (a VMM-side protocol's state, such as where a
+ * queue resumes); providers that have it say VBACKEND_PROVIDER_CAP_VMM_SPACE.
+ */
 #define VBACKEND_SPACE_MMIO	0
 #define VBACKEND_SPACE_PIO	1
+#define VBACKEND_SPACE_VMM	2
 
 /* Flag shared by trap and kick registration: the range is port I/O. */
 #define VBACKEND_F_PIO		(1U << 0)
+/* Trap registration and VMM accesses: VBACKEND_SPACE_VMM (not with F_PIO). */
+#define VBACKEND_F_VMM_SPACE	(1U << 3)
 
 /* Global features, &vbackend_info.features. */
 #define VBACKEND_FEATURE_BATCH		(1ULL << 0) /* read()/write() move many records */
@@ -94,6 +102,7 @@ struct vbackend_info {
 #define VBACKEND_PROVIDER_CAP_WINDOWS	(1U << 2) /* memory windows */
 #define VBACKEND_PROVIDER_CAP_RESET	(1U << 3) /* VBACKEND_EVENT_RESET is delivered */
 #define VBACKEND_PROVIDER_CAP_MEMORY	(1U << 4) /* VBACKEND_EVENT_MEMORY is delivered */
+#define VBACKEND_PROVIDER_CAP_VMM_SPACE	(1U << 5) /* VBACKEND_SPACE_VMM traps */
 
 /**
  * struct vbackend_provider_info - one provider (VBACKEND_GET_PROVIDER)
@@ -244,7 +253,9 @@ struct vbackend_id {
 /**
  * struct vbackend_trap - claim a range of frontend accesses (VBACKEND_TRAP_ADD)
  * @argsz: size of the structure as the caller knows it
- * @flags: VBACKEND_F_PIO for port I/O, otherwise MMIO
+ * @flags: VBACKEND_F_PIO for port I/O, VBACKEND_F_VMM_SPACE for the VMM's
+ *         own registers (-EOPNOTSUPP where the provider has no such space),
+ *         otherwise MMIO
  * @addr: first address
  * @size: bytes, non-zero; port I/O ends at or below 0x10000
  * @id: out: trap id for VBACKEND_TRAP_DEL
@@ -509,7 +520,8 @@ struct vbackend_vmm_memory {
 /**
  * struct vbackend_vmm_access - forward one vCPU access (VBACKEND_VMM_ACCESS)
  * @argsz: size of the structure as the caller knows it
- * @flags: VBACKEND_F_PIO
+ * @flags: VBACKEND_F_PIO, or VBACKEND_F_VMM_SPACE for an access of the
+ *         VMM's own (no kick matches there)
  * @addr: address accessed
  * @data: in: value written; out: value read
  * @vcpu: the vCPU making the access

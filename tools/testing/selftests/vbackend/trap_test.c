@@ -321,6 +321,65 @@ TEST_F(trap, pio_round_trip)
 	EXPECT_EQ(ENXIO, errno);
 }
 
+/*
+ * VBACKEND_SPACE_VMM: the VMM's own registers, at the very addresses of a
+ * guest-visible MMIO range; no guest access reaches them, no kick there.
+ */
+TEST_F(trap, vmm_space_round_trip)
+{
+	struct vbackend_event ev;
+	struct vb_fwd f;
+	__u64 data = 0;
+	int efd = vb_eventfd();
+	__u32 id;
+
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, vb_trap_add(self->be, VBACKEND_F_VMM_SPACE, MMIO, 0x100, &id));
+	/* both flags: which space? */
+	EXPECT_EQ(-1, vb_trap_add(self->be, VBACKEND_F_VMM_SPACE | VBACKEND_F_PIO,
+				  0x100, 0x10, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	/* no kick in it: the flag is not a kick flag */
+	EXPECT_EQ(-1, vb_kick_add(self->be, VBACKEND_F_VMM_SPACE, MMIO, 4, 0, efd, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	close(efd);
+
+	ASSERT_EQ(0, vb_fwd_start(&f, self->vmm, VBACKEND_F_VMM_SPACE, MMIO + 8, 4,
+				  VBACKEND_DIR_WRITE, 0x1234, 0));
+	read_trap(_metadata, self->be, &ev);
+	check_record(_metadata, &ev, MMIO + 8, 4, VBACKEND_SPACE_VMM,
+		     VBACKEND_DIR_WRITE, 0x1234, 0);
+	ASSERT_EQ(VB_COMP_SIZE, vb_complete(self->be, ev.seq, 0, 0));
+	ASSERT_EQ(0, vb_fwd_join(&f, VB_WAIT_MS));
+	EXPECT_EQ(0, f.ret);
+
+	ASSERT_EQ(0, vb_fwd_start(&f, self->vmm, VBACKEND_F_VMM_SPACE, MMIO, 8,
+				  VBACKEND_DIR_READ, 0, 0));
+	read_trap(_metadata, self->be, &ev);
+	check_record(_metadata, &ev, MMIO, 8, VBACKEND_SPACE_VMM,
+		     VBACKEND_DIR_READ, 0, 0);
+	ASSERT_EQ(VB_COMP_SIZE, vb_complete(self->be, ev.seq, 0xfeedULL, 0));
+	ASSERT_EQ(0, vb_fwd_join(&f, VB_WAIT_MS));
+	EXPECT_EQ(0xfeedULL, f.acc.data);
+
+	/* the same address as MMIO is the MMIO range's, not this one */
+	ASSERT_EQ(0, vb_fwd_start(&f, self->vmm, 0, MMIO + 8, 4,
+				  VBACKEND_DIR_READ, 0, 0));
+	read_trap(_metadata, self->be, &ev);
+	check_record(_metadata, &ev, MMIO + 8, 4, VBACKEND_SPACE_MMIO,
+		     VBACKEND_DIR_READ, 0, 0);
+	ASSERT_EQ(VB_COMP_SIZE, vb_complete(self->be, ev.seq, 0, 0));
+	ASSERT_EQ(0, vb_fwd_join(&f, VB_WAIT_MS));
+	/* outside the VMM range: nobody's */
+	EXPECT_EQ(-1, vmm_access_sync(self->vmm, VBACKEND_F_VMM_SPACE, MMIO + 0x100, 4,
+				      VBACKEND_DIR_READ, &data, NULL, VB_WAIT_MS));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(-1, vmm_access_sync(self->vmm, VBACKEND_F_VMM_SPACE | VBACKEND_F_PIO,
+				      MMIO, 4, VBACKEND_DIR_READ, &data, NULL, VB_WAIT_MS));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, vb_del(self->be, VBACKEND_TRAP_DEL, id));
+}
+
 TEST_F(trap, access_refusals)
 {
 	static const __u32 bad_sizes[] = { 0, 3, 5, 16 };
