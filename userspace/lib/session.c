@@ -116,6 +116,7 @@ int vb_session_map_memory(struct vb_session *s)
 
 int vb_session_open(const char *target, struct vb_session **out)
 {
+	struct vbackend_provider_info pi = { .argsz = sizeof(pi) };
 	struct vbackend_bind b = { .argsz = sizeof(b) };
 	struct vb_session *s;
 	size_t len;
@@ -172,6 +173,13 @@ int vb_session_open(const char *target, struct vb_session **out)
 			vb_error(-ret, "get session");
 			goto fail;
 		}
+		pi.id = s->sinfo.provider;
+		ret = vb_ioctl(s, VBACKEND_GET_PROVIDER, &pi);
+		if (ret) {
+			vb_error(-ret, "get provider %u", pi.id);
+			goto fail;
+		}
+		s->prov_caps = pi.caps;
 	}
 	ret = vb_session_map_memory(s);
 	if (ret)
@@ -228,12 +236,13 @@ static const char *vb_space(bool pio)
 	return pio ? "pio" : "mmio";
 }
 
-int vb_trap_add(struct vb_session *s, bool pio, uint64_t addr, uint64_t size,
-		uint32_t *id)
+/* TRAP_ADD with @flags (VBACKEND_F_PIO, VBACKEND_F_VMM_SPACE). */
+static int vb_trap_register(struct vb_session *s, uint32_t flags, uint64_t addr,
+			    uint64_t size, uint32_t *id)
 {
 	struct vbackend_trap t = {
 		.argsz = sizeof(t),
-		.flags = pio ? VBACKEND_F_PIO : 0,
+		.flags = flags,
 		.addr = addr,
 		.size = size,
 	};
@@ -246,9 +255,27 @@ int vb_trap_add(struct vb_session *s, bool pio, uint64_t addr, uint64_t size,
 	ret = vb_ioctl(s, VBACKEND_TRAP_ADD, &t);
 	if (ret)
 		return vb_error(-ret, "trap add %s 0x%" PRIx64 "+0x%" PRIx64,
-				vb_space(pio), addr, size);
+				flags & VBACKEND_F_VMM_SPACE ? "vmm" :
+				vb_space(flags & VBACKEND_F_PIO), addr, size);
 	*id = t.id;
 	return 0;
+}
+
+int vb_trap_add(struct vb_session *s, bool pio, uint64_t addr, uint64_t size,
+		uint32_t *id)
+{
+	return vb_trap_register(s, pio ? VBACKEND_F_PIO : 0, addr, size, id);
+}
+
+bool vb_session_has_vmm_space(const struct vb_session *s)
+{
+	return s->prov_caps & VBACKEND_PROVIDER_CAP_VMM_SPACE;
+}
+
+int vb_trap_add_vmm(struct vb_session *s, uint64_t addr, uint64_t size,
+		    uint32_t *id)
+{
+	return vb_trap_register(s, VBACKEND_F_VMM_SPACE, addr, size, id);
 }
 
 static int vb_del(struct vb_session *s, unsigned long req, const char *what,

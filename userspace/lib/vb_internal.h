@@ -20,6 +20,7 @@
 #define VB_MAX_WINDOWS		64	/* windows per session (regions max 64) */
 #define VB_MAX_DEVS		32	/* virtio devices per session */
 #define VB_MMIO_SIZE		0x200	/* virtio-mmio register window */
+#define VB_DRAIN_MS		2000	/* a stop waits this long for pushes */
 #define VB_CONFIG_MAX		0x100	/* config space: 0x100..0x1ff */
 #define VB_QUEUE_NUM_LIMIT	32768	/* split ring limit */
 #define VB_VENDOR_ID		0x6b636276 /* "vbck" */
@@ -60,6 +61,7 @@ struct vb_session {
 	uint32_t fake_ids;
 	struct vbackend_info info;
 	struct vbackend_session_info sinfo;	/* after bind (GET_SESSION) */
+	uint32_t prov_caps;	/* the bound provider's VBACKEND_PROVIDER_CAP_* */
 	_Atomic unsigned int nr_windows;
 	uint32_t next_region;	/* first VBACKEND_MEM_REGION index not mapped */
 	struct vb_window win[VB_MAX_WINDOWS];
@@ -122,6 +124,10 @@ struct vb_vq {
 	/* Register file (register thread). */
 	uint32_t reg_num;
 	bool reg_ready;
+	/* VB_VMM_QUEUE_BASE: where it stopped, or (@reg_base_set) where the
+	 * next start resumes; a start without a write begins at 0. */
+	uint16_t reg_base;
+	bool reg_base_set;
 	uint64_t reg_desc;
 	uint64_t reg_avail;
 	uint64_t reg_used;
@@ -142,6 +148,8 @@ struct vb_vq {
 	bool signalled_valid;
 	uint32_t inflight;
 	uint64_t inflight_map[VB_INFLIGHT_WORDS];
+	bool draining;		/* a stop waits: no pop, pushes still land */
+	pthread_cond_t drained;	/* @inflight reached 0 while @draining */
 
 	/* Statistics, relaxed atomics. */
 	atomic_uint_fast64_t st_requests;
@@ -159,6 +167,8 @@ struct vb_virtio_dev {
 	uint64_t host_features;
 	uint32_t trap_id;
 	bool trap_registered;
+	uint32_t vmm_trap_id;		/* its VB_VMM_* registers */
+	bool vmm_trap_registered;
 	int irq_fd;
 	uint32_t irq_id;
 	bool irq_registered;
@@ -185,14 +195,20 @@ struct vb_virtio_dev {
 /* virtio_mmio.c: one register access at @off in the 0x200 window. */
 uint64_t vb_mmio_access(struct vb_virtio_dev *d, uint64_t off, uint32_t size,
 			bool write, uint64_t data);
+/* virtio_mmio.c: one access at @off of the VMM's VB_VMM_* registers. */
+uint64_t vb_vmm_access(struct vb_virtio_dev *d, uint64_t off, uint32_t size,
+		       bool write, uint64_t data);
 /* virtio_dev.c: device reset (status 0 or a frontend reset). */
 void vb_virtio_reset(struct vb_virtio_dev *d);
 /* virtio_irq.c: set @bits in InterruptStatus and signal the irq eventfd. */
 void vb_virtio_interrupt(struct vb_virtio_dev *d, uint32_t bits);
 void vb_vq_interrupt(struct vb_vq *vq);
-/* virtqueue.c: start (QueueReady=1) or stop a queue; start returns 0 or
- * -errno with a reason in @why. */
-int vb_vq_start(struct vb_vq *vq, char *why, size_t whylen);
-void vb_vq_stop(struct vb_vq *vq);
+/* virtqueue.c: start (QueueReady=1) at avail index @base, or stop a
+ * queue, with @drain first waiting (VB_DRAIN_MS at most) for the requests
+ * in flight to be pushed; start returns 0 or -errno with a reason in @why,
+ * stop the avail index it stopped at. */
+int vb_vq_start(struct vb_vq *vq, uint16_t base, char *why, size_t whylen);
+uint16_t vb_vq_stop(struct vb_vq *vq, bool drain);
+extern unsigned int vb_drain_ms;	/* VB_DRAIN_MS; the tests shorten it */
 
 #endif /* VB_INTERNAL_H */

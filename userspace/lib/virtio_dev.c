@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vb_internal.h"
@@ -54,6 +55,8 @@ static void vb_dev_unregister(struct vb_virtio_dev *d)
 	}
 	if (d->trap_registered)
 		vb_trap_del(s, d->trap_id);
+	if (d->vmm_trap_registered)
+		vb_trap_del(s, d->vmm_trap_id);
 	if (d->irq_registered)
 		vb_irq_del(s, d->irq_id);
 }
@@ -68,6 +71,7 @@ static void vb_dev_free(struct vb_virtio_dev *d)
 		if (d->vq[i].irq_fd >= 0)
 			close(d->vq[i].irq_fd);
 		pthread_mutex_destroy(&d->vq[i].lock);
+		pthread_cond_destroy(&d->vq[i].drained);
 	}
 	if (d->irq_fd >= 0)
 		close(d->irq_fd);
@@ -125,6 +129,13 @@ static int vb_dev_register(struct vb_virtio_dev *d)
 	if (ret)
 		return ret;
 	d->trap_registered = true;
+	/* the VMM's registers, where the provider keeps them from guests */
+	if (vb_session_has_vmm_space(s)) {
+		ret = vb_trap_add_vmm(s, p->mmio_base, VB_VMM_REGS_SIZE, &d->vmm_trap_id);
+		if (ret)
+			return ret;
+		d->vmm_trap_registered = true;
+	}
 	for (i = 0; i < d->ops.num_queues; i++) {
 		vq = &d->vq[i];
 		if (!notifiers) {
@@ -156,6 +167,7 @@ int vb_virtio_create(struct vb_session *s, const struct vb_virtio_params *p,
 		     const struct vb_virtio_ops *ops, void *config, void *opaque,
 		     struct vb_virtio_dev **out)
 {
+	pthread_condattr_t cattr;
 	struct vb_virtio_dev *d;
 	unsigned int i;
 	int ret;
@@ -183,13 +195,18 @@ int vb_virtio_create(struct vb_session *s, const struct vb_virtio_params *p,
 	d->opaque = opaque;
 	d->irq_fd = -1;
 	d->host_features = (ops->features & ~VB_TRANSPORT_MASK) | VB_TRANSPORT_OFFER;
+	/* a drain's deadline is on the monotonic clock */
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	for (i = 0; i < ops->num_queues; i++) {
 		d->vq[i].dev = d;
 		d->vq[i].index = (uint16_t)i;
 		d->vq[i].kick_fd = -1;
 		d->vq[i].irq_fd = -1;
 		pthread_mutex_init(&d->vq[i].lock, NULL);
+		pthread_cond_init(&d->vq[i].drained, &cattr);
 	}
+	pthread_condattr_destroy(&cattr);
 
 	ret = vb_dev_register(d);
 	if (ret) {
@@ -211,7 +228,7 @@ void vb_virtio_destroy(struct vb_virtio_dev *d)
 		return;
 	s = d->s;
 	for (i = 0; i < d->ops.num_queues; i++)
-		vb_vq_stop(&d->vq[i]);
+		vb_vq_stop(&d->vq[i], false);
 	for (i = 0; i < s->nr_devs; i++) {
 		if (s->devs[i] != d)
 			continue;
@@ -232,7 +249,7 @@ void vb_virtio_reset(struct vb_virtio_dev *d)
 	/* Stop the rings first: queue threads see live == false from now
 	 * on and their pushes of older requests are dropped. */
 	for (i = 0; i < d->ops.num_queues; i++)
-		vb_vq_stop(&d->vq[i]);
+		vb_vq_stop(&d->vq[i], false);
 	if (d->started && d->ops.reset)
 		d->ops.reset(d);
 	d->started = false;
@@ -244,6 +261,8 @@ void vb_virtio_reset(struct vb_virtio_dev *d)
 		vq->reg_desc = 0;
 		vq->reg_avail = 0;
 		vq->reg_used = 0;
+		vq->reg_base = 0;
+		vq->reg_base_set = false;
 	}
 	d->dev_feat_sel = 0;
 	d->drv_feat_sel = 0;
@@ -291,17 +310,23 @@ static uint64_t vb_trap(struct vb_session *s, const struct vbackend_access *a)
 	uint64_t off;
 	unsigned int i;
 
-	if (a->space != VBACKEND_SPACE_MMIO)
+	uint64_t size = a->space == VBACKEND_SPACE_VMM ? VB_VMM_REGS_SIZE : VB_MMIO_SIZE;
+	bool write = a->dir == VBACKEND_DIR_WRITE;
+	uint64_t data = a->data & vb_size_mask(a->size);
+
+	if (a->space != VBACKEND_SPACE_MMIO && a->space != VBACKEND_SPACE_VMM)
 		return 0;
 	for (i = 0; i < s->nr_devs; i++) {
 		d = s->devs[i];
 		if (a->addr < d->params.mmio_base)
 			continue;
 		off = a->addr - d->params.mmio_base;
-		if (off >= VB_MMIO_SIZE || a->size > VB_MMIO_SIZE - off)
+		if (off >= size || a->size > size - off)
 			continue;
-		return vb_mmio_access(d, off, a->size, a->dir == VBACKEND_DIR_WRITE,
-				      a->data & vb_size_mask(a->size)) &
+		if (a->space == VBACKEND_SPACE_VMM)
+			return vb_vmm_access(d, off, a->size, write, data) &
+			       vb_size_mask(a->size);
+		return vb_mmio_access(d, off, a->size, write, data) &
 		       vb_size_mask(a->size);
 	}
 	return 0;

@@ -167,8 +167,11 @@ static void vb_queue_ready_write(struct vb_virtio_dev *d, struct vb_vq *vq,
 	char msg[160];
 
 	if (!(val & 1)) {
+		/* drained: what was popped is used, and where it stopped
+		 * is VB_VMM_QUEUE_BASE */
 		if (vq->reg_ready)
-			vb_vq_stop(vq);
+			vq->reg_base = vb_vq_stop(vq, true);
+		vq->reg_base_set = false;
 		vq->reg_ready = false;
 		return;
 	}
@@ -178,11 +181,13 @@ static void vb_queue_ready_write(struct vb_virtio_dev *d, struct vb_vq *vq,
 		vb_virtio_fail(d, "QueueReady before FEATURES_OK");
 		return;
 	}
-	if (vb_vq_start(vq, why, sizeof(why))) {
+	/* at the index the VMM set, or fresh */
+	if (vb_vq_start(vq, vq->reg_base_set ? vq->reg_base : 0, why, sizeof(why))) {
 		snprintf(msg, sizeof(msg), "queue %u: %s", vq->index, why);
 		vb_virtio_fail(d, msg);
 		return;
 	}
+	vq->reg_base_set = false;
 	vq->reg_ready = true;
 }
 
@@ -276,4 +281,32 @@ uint64_t vb_mmio_access(struct vb_virtio_dev *d, uint64_t off, uint32_t size,
 		return 0;
 	}
 	return vb_reg_read(d, (uint32_t)off);
+}
+
+/*
+ * The VMM's registers (VB_VMM_*, in VBACKEND_SPACE_VMM: no guest reaches
+ * them), acting on the queue QueueSel selects. 32-bit; others ignored.
+ */
+uint64_t vb_vmm_access(struct vb_virtio_dev *d, uint64_t off, uint32_t size,
+		       bool write, uint64_t data)
+{
+	struct vb_vq *vq = vb_sel_queue(d);
+	uint64_t v;
+
+	if (!vq || off != VB_VMM_QUEUE_BASE || size != 4)
+		return 0;
+	if (write) {
+		/* a running queue keeps its place */
+		if (!vq->reg_ready) {
+			vq->reg_base = (uint16_t)data;
+			vq->reg_base_set = true;
+		}
+		return 0;
+	}
+	if (!vq->reg_ready)
+		return vq->reg_base;
+	pthread_mutex_lock(&vq->lock);
+	v = vq->last_avail;
+	pthread_mutex_unlock(&vq->lock);
+	return v;
 }

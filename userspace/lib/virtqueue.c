@@ -23,6 +23,7 @@
 #include <linux/virtio_ring.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vb_internal.h"
@@ -93,7 +94,9 @@ static inline void *vb_avail_event(const struct vb_vq *vq)
 /* Start and stop (register thread)                                    */
 /* ------------------------------------------------------------------ */
 
-int vb_vq_start(struct vb_vq *vq, char *why, size_t whylen)
+unsigned int vb_drain_ms = VB_DRAIN_MS;
+
+int vb_vq_start(struct vb_vq *vq, uint16_t base, char *why, size_t whylen)
 {
 	struct vb_virtio_dev *d = vq->dev;
 	uint64_t features = atomic_load(&d->features);
@@ -126,9 +129,10 @@ int vb_vq_start(struct vb_vq *vq, char *why, size_t whylen)
 	vq->desc = desc;
 	vq->avail = avail;
 	vq->used = used;
-	vq->last_avail = 0;
-	vq->used_idx = 0;
-	vq->signalled_used = 0;
+	/* a queue resumed at @base has used everything before it */
+	vq->last_avail = base;
+	vq->used_idx = base;
+	vq->signalled_used = base;
 	vq->signalled_valid = false;
 	vq->inflight = 0;
 	memset(vq->inflight_map, 0, sizeof(vq->inflight_map));
@@ -138,15 +142,43 @@ int vb_vq_start(struct vb_vq *vq, char *why, size_t whylen)
 	return 0;
 }
 
-void vb_vq_stop(struct vb_vq *vq)
+/* Until the requests in flight are pushed, or vb_drain_ms. */
+static void vb_vq_drain_locked(struct vb_vq *vq)
 {
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += vb_drain_ms / 1000;
+	until.tv_nsec += (long)(vb_drain_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	vq->draining = true;
+	while (vq->inflight && !atomic_load(&vq->dev->broken) &&
+	       pthread_cond_timedwait(&vq->drained, &vq->lock, &until) != ETIMEDOUT)
+		;
+	vq->draining = false;
+	if (vq->inflight)
+		vb_error_msg(ETIMEDOUT, "queue %u stopped with %u requests in flight after %u ms",
+			     vq->index, vq->inflight, vb_drain_ms);
+}
+
+uint16_t vb_vq_stop(struct vb_vq *vq, bool drain)
+{
+	uint16_t stopped_at;
+
 	pthread_mutex_lock(&vq->lock);
+	if (drain && atomic_load(&vq->live))
+		vb_vq_drain_locked(vq);
+	stopped_at = vq->last_avail;
 	atomic_store(&vq->live, false);
 	vq->gen++;
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
 	pthread_mutex_unlock(&vq->lock);
+	return stopped_at;
 }
 
 /* ------------------------------------------------------------------ */
@@ -255,7 +287,7 @@ static int vb_pop_locked(struct vb_vq *vq, struct vb_vq_req *req, char *why,
 	uint16_t avail_idx, pending, head;
 	int ret;
 
-	if (!atomic_load(&vq->live))
+	if (!atomic_load(&vq->live) || vq->draining)
 		return 0;
 	if (atomic_load(&d->s->gone))
 		return -EPIPE;
@@ -332,7 +364,8 @@ void vb_vq_push(struct vb_vq *vq, const struct vb_vq_req *req,
 	if (head >= vq->num || !vb_test_bit(vq->inflight_map, head))
 		goto out;	/* not popped, or pushed twice: a model bug */
 	vb_assign_bit(vq->inflight_map, head, false);
-	vq->inflight--;
+	if (!--vq->inflight && vq->draining)
+		pthread_cond_signal(&vq->drained);
 	if (written > req->in_len)
 		written = req->in_len;
 

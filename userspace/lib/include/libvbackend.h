@@ -54,6 +54,12 @@ void *vb_translate(struct vb_session *s, uint64_t gpa, uint64_t len,
 
 int vb_trap_add(struct vb_session *s, bool pio, uint64_t addr, uint64_t size,
 		uint32_t *id);
+/* A trap range of the VMM's own registers (VBACKEND_SPACE_VMM): only the
+ * frontend's VMM reaches them, never its guest. Where the provider has
+ * that space (vb_session_has_vmm_space()). */
+bool vb_session_has_vmm_space(const struct vb_session *s);
+int vb_trap_add_vmm(struct vb_session *s, uint64_t addr, uint64_t size,
+		    uint32_t *id);
 /* Remove a trap range (its kicks first); used by vb_virtio_destroy(). */
 int vb_trap_del(struct vb_session *s, uint32_t id);
 int vb_kick_add(struct vb_session *s, bool pio, uint64_t addr, uint32_t len,
@@ -97,6 +103,23 @@ int vb_complete(struct vb_session *s, const struct vbackend_completion *c,
 
 #define VB_VQ_MAX_SEGS	64	/* segments per request; longer chains fail */
 #define VB_MAX_QUEUES	16
+
+/*
+ * The VMM's registers of a device, at its mmio_base in VBACKEND_SPACE_VMM
+ * (where the provider has it): what a VMM-side protocol such as vhost-user
+ * needs and virtio-mmio lacks. 32-bit, on the queue QueueSel selects.
+ *
+ * VB_VMM_QUEUE_BASE: read while the queue is ready, the avail index the
+ * device takes next; after QueueReady=0, the index it stopped at. That
+ * stop drains: the QueueReady=0 write completes once every request the
+ * device had taken is used (VB_DRAIN_MS, 2 s, at most), so everything
+ * before the index is used. Written while the queue is not ready, the
+ * index the next QueueReady=1 resumes at (a backend restarted under a live
+ * frontend, vhost-user's SET_VRING_BASE); without a write a queue starts
+ * at 0, as a driver's fresh ring does. A device reset clears it.
+ */
+#define VB_VMM_QUEUE_BASE	0x00
+#define VB_VMM_REGS_SIZE	0x10
 
 struct vb_virtio_dev;
 struct vb_vq;

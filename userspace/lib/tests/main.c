@@ -41,7 +41,7 @@ void tap_fail(const char *file, int line, const char *fmt, ...)
 }
 
 static const struct vb_test *const suites[] = {
-	session_tests, mmio_tests, vq_tests, hostile_tests,
+	session_tests, mmio_tests, vq_tests, resume_tests, hostile_tests,
 };
 
 static bool selected(const struct vb_test *t, const char *filter)

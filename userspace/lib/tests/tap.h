@@ -41,6 +41,7 @@ void tap_fail(const char *file, int line, const char *fmt, ...)
 extern const struct vb_test session_tests[];
 extern const struct vb_test mmio_tests[];
 extern const struct vb_test vq_tests[];
+extern const struct vb_test resume_tests[];
 extern const struct vb_test hostile_tests[];
 
 #endif /* VB_TAP_H */
