@@ -1401,6 +1401,113 @@ static int sc_kill(struct blk *b)
 	return ret;
 }
 
+/* A completion across a resume: each must succeed. */
+static int resume_done(struct blk *b, struct blk_req *r, void *ctx)
+{
+	unsigned int *n = ctx;
+
+	if (r->status != VIRTIO_BLK_S_OK) {
+		fsim_fail("request type %u sector %" PRIu64 " failed across the resume "
+			  "(status %u)", r->type, r->sector, r->status);
+		return -EIO;
+	}
+	(*n)++;
+	return lenient_done(b, r, NULL);
+}
+
+/*
+ * The backend replaced under a live frontend, without a reset, the way
+ * vhost-user does it: with requests queued (some queues not even kicked),
+ * each queue is stopped with QueueReady=0, which drains (what the device
+ * took is used), and its base read (VB_VMM_QUEUE_BASE); the backend exits
+ * on SIGTERM and a new one starts on the same VMM session; the device is
+ * set up again around the very same rings, each queue resumed at its base,
+ * where the requests the old one never took wait. Each request completes
+ * exactly once and the disk reads back as written.
+ */
+static int sc_resume(struct blk *b)
+{
+	uint16_t base[FSIM_MAX_QUEUES];
+	unsigned int q, used = 0, waiting = 0, after = 0;
+	int n, ret;
+
+	if (!fsim_vm_has_vmm_space(b->vm)) {
+		fsim_say("resume", "SKIP: the VMM-fed provider has no VBACKEND_SPACE_VMM");
+		return -ENOTSUP;
+	}
+	ret = phase_write(b, b->o->bytes / 4 ? b->o->bytes / 4 : 1 << 20, "write");
+	if (!ret)
+		ret = phase_flush(b);
+	if (ret)
+		return ret;
+	n = fill_queues(b, false);
+	if (n < 0)
+		return n;
+	for (q = 0; q < b->nq; q++) {
+		struct fsim_vq *vq = &b->d->vqs[q];
+		uint16_t used_idx;
+
+		ret = fsim_vq_stop(vq, &base[q]);
+		if (ret)
+			return ret;
+		used_idx = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
+		if (used_idx != base[q] || (uint16_t)(vq->avail_idx - base[q]) > vq->num) {
+			fsim_fail("queue %u stopped at %u, but its used index is %u and its "
+				  "avail index %u: not drained", q, base[q], used_idx,
+				  vq->avail_idx);
+			return -EIO;
+		}
+		waiting += (uint16_t)(vq->avail_idx - base[q]);
+	}
+	ret = harvest(b, resume_done, &used);
+	if (ret < 0)
+		return ret;
+	if (used + waiting != (unsigned int)n) {
+		fsim_fail("%d requests queued: %u used by the old backend, %u waiting in the "
+			  "rings", n, used, waiting);
+		return -EIO;
+	}
+	fsim_backend_signal(b->vm, SIGTERM);
+	ret = fsim_backend_expect_exit(b->vm, 20000, "SIGTERM with its queues stopped");
+	if (!ret)
+		ret = fsim_backend_start(b->vm);
+	if (!ret)
+		ret = fsim_backend_wait_ready(b->vm, 30000);
+	/* the new device afresh, our rings as they are */
+	if (!ret)
+		ret = fsim_dev_probe(b->d);
+	if (!ret)
+		ret = fsim_dev_negotiate(b->d, b->d->features);
+	for (q = 0; !ret && q < b->nq; q++)
+		ret = fsim_vq_resume(&b->d->vqs[q], base[q]);
+	if (!ret)
+		ret = fsim_dev_driver_ok(b->d);
+	for (q = 0; !ret && q < b->nq; q++)
+		ret = fsim_vq_kick(&b->d->vqs[q], true) < 0 ? -EIO : 0;
+	if (!ret)
+		ret = blk_run(b, NULL, resume_done, &after);
+	if (ret)
+		return ret;
+	if (after != waiting) {
+		fsim_fail("%u requests waited in the rings, the new backend completed %u",
+			  waiting, after);
+		return -EIO;
+	}
+	fsim_say("resume", "%d requests queued: %u used before the stop, %u taken by the new "
+		 "backend (pid %d) where the old one stopped, each once", n, used, after,
+		 (int)b->vm->pid);
+	ret = phase_read(b, 0, b->capacity, "read");
+	if (!ret)
+		ret = phase_write(b, b->o->bytes / 4 ? b->o->bytes / 4 : 1 << 20, "write");
+	if (!ret)
+		ret = phase_read(b, 0, b->capacity, "read");
+	if (!ret)
+		ret = phase_flush(b);
+	if (!ret)
+		ret = check_file(b);
+	return ret;
+}
+
 static int sc_sigterm_busy(struct blk *b, bool *stopped)
 {
 	uint64_t v;
@@ -1717,6 +1824,8 @@ int fsim_blk_main(struct fsim_vm *vm, const struct fsim_blk_opts *o)
 		ret = sc_reset(&b, true);
 	} else if (!strcmp(sc, "kill")) {
 		ret = sc_kill(&b);
+	} else if (!strcmp(sc, "resume")) {
+		ret = sc_resume(&b);
 	} else if (!strcmp(sc, "sigterm-busy")) {
 		ret = sc_sigterm_busy(&b, &stopped);
 	} else if (!strcmp(sc, "frontend-gone")) {

@@ -213,6 +213,11 @@ int fsim_backend_status(struct fsim_vm *vm, char *line, size_t len,
  * @result gets VBACKEND_VMM_ACCESS_* bits. -EPIPE/-ENOTCONN/-EIO/-ENXIO. */
 int fsim_access(struct fsim_vm *vm, uint64_t addr, unsigned int size,
 		bool write, uint64_t *val, uint32_t *result);
+/* The same in VBACKEND_SPACE_VMM: registers of ours no guest reaches. */
+int fsim_access_vmm(struct fsim_vm *vm, uint64_t addr, unsigned int size,
+		    bool write, uint64_t *val);
+/* The VMM-fed provider has that space (VBACKEND_PROVIDER_CAP_VMM_SPACE). */
+bool fsim_vm_has_vmm_space(struct fsim_vm *vm);
 
 /* Read the session's records for up to @timeout_ms (0: only what is
  * queued): IRQs are dispatched to their devices (irq_pending), PEER_GONE
@@ -318,6 +323,15 @@ int fsim_dev_negotiate(struct fsim_dev *d, uint64_t wanted);
 int fsim_dev_setup_queue(struct fsim_dev *d, unsigned int index,
 			 unsigned int num);
 int fsim_dev_driver_ok(struct fsim_dev *d);
+/* vhost-user's GET_VRING_BASE: QueueReady=0, which returns once the device
+ * has used every request it took, then where it stopped (libvbackend's
+ * VB_VMM_QUEUE_BASE) in *@base. The ring stays ours: fsim_vq_get()
+ * harvests what was used. */
+int fsim_vq_stop(struct fsim_vq *vq, uint16_t *base);
+/* The queue, rings as they are, to a device that starts afresh (a backend
+ * restarted under us): its size and addresses, VB_VMM_QUEUE_BASE = @base
+ * (vhost-user's SET_VRING_BASE), QueueReady=1. */
+int fsim_vq_resume(struct fsim_vq *vq, uint16_t base);
 /* Free the guest memory of every queue (after a reset). */
 void fsim_dev_free_queues(struct fsim_dev *d);
 uint32_t fsim_dev_status(struct fsim_dev *d);

@@ -21,6 +21,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "fsim.h"
+#include "libvbackend.h"
 
 #define VIRTIO_MMIO_MAGIC	0x74726976	/* "virt" */
 
@@ -310,6 +311,33 @@ void fsim_dev_free_queues(struct fsim_dev *d)
 	d->nr_vqs = 0;
 }
 
+/* QueueNum and the ring addresses of @vq, then QueueReady=1, checked. */
+static int vq_enable(struct fsim_dev *d, struct fsim_vq *vq)
+{
+	uint32_t ready;
+
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_NUM, vq->num);
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)vq->desc_gpa);
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(vq->desc_gpa >> 32));
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)vq->avail_gpa);
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(vq->avail_gpa >> 32));
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)vq->used_gpa);
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(vq->used_gpa >> 32));
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	ready = fsim_rd32(d, VIRTIO_MMIO_QUEUE_READY);
+	if (d->io_err) {
+		fsim_fail("%s: queue %u setup: %s", d->type, vq->index, strerror(-d->io_err));
+		return d->io_err;
+	}
+	if (ready != 1) {
+		fsim_fail("%s: queue %u: QueueReady reads %u after writing 1", d->type,
+			  vq->index, ready);
+		return -EIO;
+	}
+	vq->ready = true;
+	return 0;
+}
+
 int fsim_dev_setup_queue(struct fsim_dev *d, unsigned int index,
 			 unsigned int want)
 {
@@ -317,6 +345,7 @@ int fsim_dev_setup_queue(struct fsim_dev *d, unsigned int index,
 	struct fsim_vq *vq;
 	uint32_t max, ready;
 	unsigned int num;
+	int ret;
 
 	if (index >= FSIM_MAX_QUEUES)
 		return -EINVAL;
@@ -371,28 +400,46 @@ int fsim_dev_setup_queue(struct fsim_dev *d, unsigned int index,
 	fsim_vq_forget(vq);
 	memset(&vq->st, 0, sizeof(vq->st));
 
-	fsim_wr32(d, VIRTIO_MMIO_QUEUE_NUM, num);
-	fsim_wr32(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)vq->desc_gpa);
-	fsim_wr32(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(vq->desc_gpa >> 32));
-	fsim_wr32(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)vq->avail_gpa);
-	fsim_wr32(d, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(vq->avail_gpa >> 32));
-	fsim_wr32(d, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)vq->used_gpa);
-	fsim_wr32(d, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(vq->used_gpa >> 32));
-	fsim_wr32(d, VIRTIO_MMIO_QUEUE_READY, 1);
-	ready = fsim_rd32(d, VIRTIO_MMIO_QUEUE_READY);
-	if (d->io_err) {
-		fsim_fail("%s: queue %u setup: %s", d->type, index, strerror(-d->io_err));
-		return d->io_err;
-	}
-	if (ready != 1) {
-		fsim_fail("%s: queue %u: QueueReady reads %u after writing 1", d->type,
-			  index, ready);
-		return -EIO;
-	}
-	vq->ready = true;
+	ret = vq_enable(d, vq);
+	if (ret)
+		return ret;
 	if (index >= d->nr_vqs)
 		d->nr_vqs = index + 1;
 	return 0;
+}
+
+int fsim_vq_stop(struct fsim_vq *vq, uint16_t *base)
+{
+	struct fsim_dev *d = vq->dev;
+	uint64_t v = 0;
+	int ret;
+
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_SEL, vq->index);
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_READY, 0);
+	ret = d->io_err ? d->io_err :
+	      fsim_access_vmm(d->vm, d->base + VB_VMM_QUEUE_BASE, 4, false, &v);
+	if (ret) {
+		fsim_fail("%s: queue %u: stop and base: %s", d->type, vq->index, strerror(-ret));
+		return ret;
+	}
+	/* vq->ready stays: what the device used is still ours to harvest */
+	*base = (uint16_t)v;
+	return 0;
+}
+
+int fsim_vq_resume(struct fsim_vq *vq, uint16_t base)
+{
+	struct fsim_dev *d = vq->dev;
+	uint64_t v = base;
+	int ret;
+
+	fsim_wr32(d, VIRTIO_MMIO_QUEUE_SEL, vq->index);
+	ret = fsim_access_vmm(d->vm, d->base + VB_VMM_QUEUE_BASE, 4, true, &v);
+	if (ret) {
+		fsim_fail("%s: queue %u: base %u: %s", d->type, vq->index, base, strerror(-ret));
+		return ret;
+	}
+	return vq_enable(d, vq);
 }
 
 int fsim_dev_driver_ok(struct fsim_dev *d)

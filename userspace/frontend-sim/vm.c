@@ -719,11 +719,12 @@ int fsim_backend_stop(struct fsim_vm *vm, long timeout_ms)
 
 /* ---- accesses and records -------------------------------------------------- */
 
-int fsim_access(struct fsim_vm *vm, uint64_t addr, unsigned int size,
-		bool write, uint64_t *val, uint32_t *result)
+static int vm_access(struct fsim_vm *vm, uint32_t flags, uint64_t addr,
+		     unsigned int size, bool write, uint64_t *val, uint32_t *result)
 {
 	struct vbackend_vmm_access a = {
 		.argsz = sizeof(a),
+		.flags = flags,
 		.addr = addr,
 		.size = size,
 		.dir = write ? VBACKEND_DIR_WRITE : VBACKEND_DIR_READ,
@@ -732,7 +733,7 @@ int fsim_access(struct fsim_vm *vm, uint64_t addr, unsigned int size,
 	int slot, ret, err;
 
 	/* KVM_IOEVENTFD's part: a kick's write never exits to the VMM */
-	if (write && fsim_vm_fd_kick(vm, addr, size, *val)) {
+	if (!flags && write && fsim_vm_fd_kick(vm, addr, size, *val)) {
 		if (result)
 			*result = VBACKEND_VMM_ACCESS_KICKED;
 		return 0;
@@ -755,6 +756,28 @@ int fsim_access(struct fsim_vm *vm, uint64_t addr, unsigned int size,
 	if (result)
 		*result = a.result;
 	return 0;
+}
+
+int fsim_access(struct fsim_vm *vm, uint64_t addr, unsigned int size,
+		bool write, uint64_t *val, uint32_t *result)
+{
+	return vm_access(vm, 0, addr, size, write, val, result);
+}
+
+int fsim_access_vmm(struct fsim_vm *vm, uint64_t addr, unsigned int size,
+		    bool write, uint64_t *val)
+{
+	return vm_access(vm, VBACKEND_F_VMM_SPACE, addr, size, write, val, NULL);
+}
+
+bool fsim_vm_has_vmm_space(struct fsim_vm *vm)
+{
+	struct vbackend_provider_info pi = {
+		.argsz = sizeof(pi), .id = VBACKEND_PROVIDER_VMM,
+	};
+
+	return !ioctl(vm->fd, VBACKEND_GET_PROVIDER, &pi) &&
+	       (pi.caps & VBACKEND_PROVIDER_CAP_VMM_SPACE);
 }
 
 static struct fsim_dev *irq_dev(struct fsim_vm *vm, uint32_t id)

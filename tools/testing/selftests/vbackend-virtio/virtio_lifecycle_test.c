@@ -4,7 +4,8 @@
  * frontend's pending accesses and waits end with EPIPE / PEER_GONE, not a
  * hang, and a new backend binds to the same VMM session and serves the same
  * disk), SIGTERM (exit status 0, idle or with requests in flight), SIGUSR1
- * (one status line with request counts), the frontend going away (the
+ * (one status line with request counts), a new backend resumed where the
+ * old one stopped, the frontend going away (the
  * backend exits by itself), and the command line: --help, a bad target, a
  * missing image.
  */
@@ -35,6 +36,24 @@ TEST_F_TIMEOUT(lifecycle, sigkill_mid_io_then_new_backend_same_session, VV_TEST_
 	EXPECT_TRUE(vv_has(&r, "failed with EPIPE"));
 	EXPECT_TRUE(vv_has(&r, "PEER_GONE received"));
 	EXPECT_TRUE(vv_has(&r, "bound to the same VMM session"));
+	vv_free(&r);
+}
+
+/*
+ * A backend replaced under the live frontend without a reset: queues
+ * stopped (drained) with requests queued, their bases read from the VMM's
+ * registers, a new backend resumed at them on the same rings.
+ */
+TEST_F_TIMEOUT(lifecycle, resume_new_backend_at_queue_base, VV_TEST_TIMEOUT)
+{
+	const char *args[] = { "--size", "16M", "--bytes", "16M", "--queues", "2",
+			       "--scenario", "resume", NULL };
+	struct vv_run r;
+	int code = vv_sim(self->sim, self->backend, self->img, "blk", args, &r);
+
+	VV_EXPECT_PASS(code, &r);
+	EXPECT_TRUE(vv_has(&r, "where the old one stopped, each once"));
+	EXPECT_TRUE(vv_has(&r, "exit status 0"));
 	vv_free(&r);
 }
 
