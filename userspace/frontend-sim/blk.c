@@ -1259,6 +1259,20 @@ static int reset_queued(struct blk *b, bool vmm_reset, int *queued)
 	return (int)drop_inflight(b);
 }
 
+/* New writes (a quarter of --bytes), the disk read back, a flush, the image file. */
+static int verify_writes(struct blk *b)
+{
+	int ret = phase_write(b, b->o->bytes / 4 ? b->o->bytes / 4 : 1 << 20, "write");
+
+	if (!ret)
+		ret = phase_read(b, 0, b->capacity, "read");
+	if (!ret)
+		ret = phase_flush(b);
+	if (!ret)
+		ret = check_file(b);
+	return ret;
+}
+
 static int sc_reset(struct blk *b, bool vmm_reset)
 {
 	int n, lost, ret;
@@ -1272,15 +1286,8 @@ static int sc_reset(struct blk *b, bool vmm_reset)
 	fsim_say("reset", "%s with %d requests queued: Status reads 0, rings quiet; %d were "
 		 "not completed", vmm_reset ? "VBACKEND_VMM_RESET" : "Status=0", n, lost);
 	ret = blk_init(b);
-	if (ret)
-		return ret;
-	ret = phase_write(b, b->o->bytes / 4 ? b->o->bytes / 4 : 1 << 20, "write");
 	if (!ret)
-		ret = phase_read(b, 0, b->capacity, "read");
-	if (!ret)
-		ret = phase_flush(b);
-	if (!ret)
-		ret = check_file(b);
+		ret = verify_writes(b);
 	if (!ret)
 		fsim_say("reset", "re-initialised: I/O verified after the reset");
 	return ret;
@@ -1314,6 +1321,17 @@ static int restart_backend(struct blk *b)
 	if (!ret)
 		ret = fsim_backend_wait_ready(b->vm, 30000);
 	return ret ? ret : blk_init(b);
+}
+
+/*
+ * After a backend change: the whole disk reads as it was, then new writes
+ * read back (verify_writes()).
+ */
+static int verify_new_backend(struct blk *b)
+{
+	int ret = phase_read(b, 0, b->capacity, "read");
+
+	return ret ? ret : verify_writes(b);
 }
 
 static int sc_kill(struct blk *b)
@@ -1388,17 +1406,7 @@ static int sc_kill(struct blk *b)
 		return ret;
 	fsim_say("restart", "new backend pid %d bound to the same VMM session; %u requests "
 		 "were lost with the old one", (int)b->vm->pid, lost);
-	ret = phase_read(b, 0, b->capacity, "read");
-	if (ret)
-		return ret;
-	ret = phase_write(b, b->o->bytes / 4 ? b->o->bytes / 4 : 1 << 20, "write");
-	if (!ret)
-		ret = phase_read(b, 0, b->capacity, "read");
-	if (!ret)
-		ret = phase_flush(b);
-	if (!ret)
-		ret = check_file(b);
-	return ret;
+	return verify_new_backend(b);
 }
 
 /* A completion across a resume: each must succeed. */
@@ -1496,16 +1504,7 @@ static int sc_resume(struct blk *b)
 	fsim_say("resume", "%d requests queued: %u used before the stop, %u taken by the new "
 		 "backend (pid %d) where the old one stopped, each once", n, used, after,
 		 (int)b->vm->pid);
-	ret = phase_read(b, 0, b->capacity, "read");
-	if (!ret)
-		ret = phase_write(b, b->o->bytes / 4 ? b->o->bytes / 4 : 1 << 20, "write");
-	if (!ret)
-		ret = phase_read(b, 0, b->capacity, "read");
-	if (!ret)
-		ret = phase_flush(b);
-	if (!ret)
-		ret = check_file(b);
-	return ret;
+	return verify_new_backend(b);
 }
 
 static int sc_sigterm_busy(struct blk *b, bool *stopped)
