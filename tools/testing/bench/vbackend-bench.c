@@ -1314,64 +1314,80 @@ static void kvm_settle(struct kvm_bench *b)
  * EVENT_IRQ to the VMM, which injects it with KVM_SIGNAL_MSI; each until
  * the handler's kick back wakes the backend.
  */
+/* 8's sides: the guest's kick by KVM_IOEVENTFD, or exiting to the VMM. */
+static void kvm_kick_side(struct kvm_bench *b, bool fd_side)
+{
+	kvm_ioeventfd(b, fd_side);
+}
+
+static void kvm_kick_trigger(struct kvm_bench *b)
+{
+	volatile uint32_t *go = (uint32_t *)(b->ram + KG_GO);
+
+	__atomic_store_n(go, *go + 1, __ATOMIC_RELEASE);
+}
+
+/* 9's sides: the interrupt into the VMM's call eventfd, or to the VMM. */
+static void kvm_irq_side(struct kvm_bench *b, bool fd_side)
+{
+	CHECK(!mini_vm_attach(b->p.vmm, VBACKEND_VMM_SET_IRQ_FD, b->irq_id,
+			      fd_side ? b->v.call_efd : -1),
+	      "VBACKEND_VMM_SET_IRQ_FD: %s", ERR);
+}
+
+static void kvm_irq_trigger(struct kvm_bench *b)
+{
+	efd_write(b->irq_nf, 1);
+}
+
+/*
+ * ROUNDS rounds of both sides, the order swapped every round: @side sets
+ * one up, then a block of @trigger -> the backend's wakeup, timed, into
+ * @fd_r (the VMM's eventfd side) or @other_r.
+ */
+static void kvm_sides(struct kvm_bench *b, struct result *fd_r, struct result *other_r,
+		      void (*side)(struct kvm_bench *b, bool fd_side),
+		      void (*trigger)(struct kvm_bench *b))
+{
+	uint64_t deadline = deadline_in(BUDGET_KVM);
+	unsigned long per = fd_r->cap / ROUNDS, i;
+
+	for (unsigned int round = 0; round < ROUNDS; round++) {
+		for (unsigned int k = 0; k < 2; k++) {
+			bool fd_side = (k + round) % 2 == 0;
+
+			if (round && out_of_time(deadline, fd_r, other_r))
+				return;
+			side(b, fd_side);
+			kvm_settle(b);
+			for (i = 0; i < per + (round ? 0 : WARMUP); i++) {
+				uint64_t t0 = now_ns();
+
+				trigger(b);
+				t0 = kvm_wait_kick(b, t0);
+				if (i >= (round ? 0 : WARMUP))
+					res_add(fd_side ? fd_r : other_r, t0);
+			}
+		}
+	}
+}
+
 static void bench_kvm(struct kvm_bench *b, struct result *ioev, struct result *exitr,
 		      struct result *irqfd, struct result *viavmm)
 {
-	unsigned long n = iters(N_KVM, 2 * ROUNDS), per = n / ROUNDS, i;
-	uint64_t deadline = deadline_in(BUDGET_KVM);
-	volatile uint32_t *go = (uint32_t *)(b->ram + KG_GO);
-	volatile uint8_t *halt = b->ram + KG_HALT;
+	unsigned long n = iters(N_KVM, 2 * ROUNDS);
 	uint32_t irqs0;
 
 	res_init(ioev, "8", "KVM guest kick by KVM_IOEVENTFD: backend wakes", n, 0);
 	res_init(exitr, "8", "KVM guest kick by KVM_EXIT_MMIO + VMM_ACCESS", n, 0);
 	res_init(irqfd, "9", "irq notifier -> KVM_IRQFD, guest kicks back", n, 0);
 	res_init(viavmm, "9", "irq -> VMM's KVM_SIGNAL_MSI, guest kicks back", n, 0);
-	for (unsigned int round = 0; round < ROUNDS; round++) {
-		for (unsigned int side = 0; side < 2; side++) {
-			bool fd_side = (side + round) % 2 == 0;
-
-			if (round && out_of_time(deadline, ioev, exitr))
-				goto irq;
-			kvm_ioeventfd(b, fd_side);
-			kvm_settle(b);
-			for (i = 0; i < per + (round ? 0 : WARMUP); i++) {
-				uint64_t t0 = now_ns();
-
-				__atomic_store_n(go, *go + 1, __ATOMIC_RELEASE);
-				t0 = kvm_wait_kick(b, t0);
-				if (i >= (round ? 0 : WARMUP))
-					res_add(fd_side ? ioev : exitr, t0);
-			}
-		}
-	}
-irq:
+	kvm_sides(b, ioev, exitr, kvm_kick_side, kvm_kick_trigger);
 	kvm_ioeventfd(b, true);
-	*halt = 1;
+	*(volatile uint8_t *)(b->ram + KG_HALT) = 1;	/* 9: the guest halts */
 	kvm_settle(b);
-	deadline = deadline_in(BUDGET_KVM);
 	irqs0 = *(volatile uint32_t *)(b->ram + KG_IRQS);
-	for (unsigned int round = 0; round < ROUNDS; round++) {
-		for (unsigned int side = 0; side < 2; side++) {
-			bool fd_side = (side + round) % 2 == 0;
-
-			if (round && out_of_time(deadline, irqfd, viavmm))
-				goto done;
-			CHECK(!mini_vm_attach(b->p.vmm, VBACKEND_VMM_SET_IRQ_FD, b->irq_id,
-					      fd_side ? b->v.call_efd : -1),
-			      "VBACKEND_VMM_SET_IRQ_FD: %s", ERR);
-			kvm_settle(b);
-			for (i = 0; i < per + (round ? 0 : WARMUP); i++) {
-				uint64_t t0 = now_ns();
-
-				efd_write(b->irq_nf, 1);
-				t0 = kvm_wait_kick(b, t0);
-				if (i >= (round ? 0 : WARMUP))
-					res_add(fd_side ? irqfd : viavmm, t0);
-			}
-		}
-	}
-done:
+	kvm_sides(b, irqfd, viavmm, kvm_irq_side, kvm_irq_trigger);
 	CHECK(*(volatile uint32_t *)(b->ram + KG_IRQS) - irqs0 >=
 	      irqfd->n + viavmm->n, "the guest's handler took fewer interrupts than were raised");
 	/* each side took its path */
