@@ -307,14 +307,14 @@ static uint64_t vb_size_mask(uint32_t size)
 static uint64_t vb_trap(struct vb_session *s, const struct vbackend_access *a)
 {
 	struct vb_virtio_dev *d;
-	uint64_t off;
+	bool vmm = a->space == VBACKEND_SPACE_VMM;
+	uint64_t size = vmm ? VB_VMM_REGS_SIZE : VB_MMIO_SIZE;
+	uint64_t mask = vb_size_mask(a->size);
+	bool write = a->dir == VBACKEND_DIR_WRITE;
+	uint64_t off, v;
 	unsigned int i;
 
-	uint64_t size = a->space == VBACKEND_SPACE_VMM ? VB_VMM_REGS_SIZE : VB_MMIO_SIZE;
-	bool write = a->dir == VBACKEND_DIR_WRITE;
-	uint64_t data = a->data & vb_size_mask(a->size);
-
-	if (a->space != VBACKEND_SPACE_MMIO && a->space != VBACKEND_SPACE_VMM)
+	if (a->space != VBACKEND_SPACE_MMIO && !vmm)
 		return 0;
 	for (i = 0; i < s->nr_devs; i++) {
 		d = s->devs[i];
@@ -323,11 +323,9 @@ static uint64_t vb_trap(struct vb_session *s, const struct vbackend_access *a)
 		off = a->addr - d->params.mmio_base;
 		if (off >= size || a->size > size - off)
 			continue;
-		if (a->space == VBACKEND_SPACE_VMM)
-			return vb_vmm_access(d, off, a->size, write, data) &
-			       vb_size_mask(a->size);
-		return vb_mmio_access(d, off, a->size, write, data) &
-		       vb_size_mask(a->size);
+		v = vmm ? vb_vmm_access(d, off, a->size, write, a->data & mask) :
+			  vb_mmio_access(d, off, a->size, write, a->data & mask);
+		return v & mask;
 	}
 	return 0;
 }
