@@ -63,18 +63,18 @@ fi
 # they load, for kvm_vmm_test and vbackend-bench's KVM guest (they skip
 # when the modules are missing, as for the debug kernel, whose modules
 # are not installed). Decompressed: 6.12's ship as .ko.xz.
-kver=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
-mkdir -p "$root/lib/kvm"
-for m in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd; do
-	f=/lib/modules/$kver/kernel/$m.ko
-	if [ -z "$tests" ] && [ "$mode" != bench ]; then
-		break
-	elif [ -f "$f" ]; then
-		cp "$f" "$root/lib/kvm/"
-	elif [ -f "$f.xz" ]; then
-		xz -dc "$f.xz" >"$root/lib/kvm/${m##*/}.ko"
-	fi
-done
+if [ -n "$tests" ] || [ "$mode" = bench ]; then
+	kver=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+	mkdir -p "$root/lib/kvm"
+	for m in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd; do
+		f=/lib/modules/$kver/kernel/$m.ko
+		if [ -f "$f" ]; then
+			cp "$f" "$root/lib/kvm/"
+		elif [ -f "$f.xz" ]; then
+			xz -dc "$f.xz" >"$root/lib/kvm/${m##*/}.ko"
+		fi
+	done
+fi
 if [ -n "$bins" ]; then
 	for b in "$bins"/*; do
 		[ -f "$b" ] && [ -x "$b" ] && cp "$b" "$root/bin/"
