@@ -103,6 +103,34 @@ void vbackend_evq_peer_state(struct vbackend_evq *q, bool bound)
 }
 
 /**
+ * vbackend_session_event() - queue one of a session's own records
+ * @s: session
+ * @type: VBACKEND_EVENT_RESET, VBACKEND_EVENT_MEMORY or
+ *        VBACKEND_EVENT_NOTIFIERS
+ *
+ * The record is queued once however often this runs before it is read.
+ * Any context.
+ */
+void vbackend_session_event(struct vbackend_session *s, u32 type)
+{
+	struct vbackend_evq *q = &s->evq;
+
+	switch (type) {
+	case VBACKEND_EVENT_RESET:
+		vbackend_evq_push(q, &q->reset);
+		break;
+	case VBACKEND_EVENT_MEMORY:
+		vbackend_evq_push(q, &q->memory);
+		break;
+	case VBACKEND_EVENT_NOTIFIERS:
+		vbackend_evq_push(q, &q->notifiers);
+		break;
+	default:
+		WARN_ONCE(1, "vbackend: no session record of type %u\n", type);
+	}
+}
+
+/**
  * vbackend_evq_remove() - take a non-trap record back out of the queue
  * @q: queue
  * @n: node; nothing happens if it is not queued

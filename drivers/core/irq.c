@@ -330,19 +330,18 @@ int vbackend_irq_set_sink(struct vbackend_session *s, u32 id, int fd)
 }
 
 /**
- * vbackend_irq_sinks_drop() - detach every sink the VMM attached
- * @s: backend session whose VMM is going away
+ * vbackend_irq_sinks_detach() - detach every sink the VMM attached
+ * @s: backend session, locked, whose frontend is gone
  */
-void vbackend_irq_sinks_drop(struct vbackend_session *s)
+void vbackend_irq_sinks_detach(struct vbackend_session *s)
 {
 	struct vbackend_irqfd *irq;
 	unsigned long idx;
 
-	mutex_lock(&s->lock);
+	lockdep_assert_held(&s->lock);
 	xa_for_each(&s->irqs, idx, irq)
 		if (irq->notifier)
 			vbackend_irq_sink(irq, NULL);
-	mutex_unlock(&s->lock);
 }
 
 /**

@@ -445,17 +445,16 @@ out:
 }
 
 /**
- * vbackend_kick_sources_drop() - detach every source the VMM attached
- * @s: backend session whose VMM is going away, or that is closing
+ * vbackend_kick_sources_detach() - detach every source the VMM attached
+ * @s: backend session, locked; its frontend is gone or it is closing
  */
-void vbackend_kick_sources_drop(struct vbackend_session *s)
+void vbackend_kick_sources_detach(struct vbackend_session *s)
 {
 	struct vbackend_kick_source *src, *tmp;
 
-	mutex_lock(&s->lock);
+	lockdep_assert_held(&s->lock);
 	list_for_each_entry_safe(src, tmp, &s->kick_sources, link)
 		vbackend_kick_source_free(s, src);
-	mutex_unlock(&s->lock);
 }
 
 /**
@@ -466,8 +465,8 @@ void vbackend_kicks_free(struct vbackend_session *s)
 {
 	struct vbackend_kick_entry *k, *tmp;
 
-	vbackend_kick_sources_drop(s);
 	mutex_lock(&s->lock);
+	vbackend_kick_sources_detach(s);
 	list_for_each_entry_safe(k, tmp, &s->kick_list, link)
 		vbackend_kick_remove(s, k);
 	mutex_unlock(&s->lock);

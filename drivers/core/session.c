@@ -371,9 +371,10 @@ long vbackend_session_get_info(struct vbackend_session *s, void __user *uarg)
  * @s: backend session
  * @error: zero, or the negative errno of the failure that ended it
  *
- * Revokes every window (later touches SIGBUS), fails the accesses still
- * queued, and leaves a PEER_GONE record; the session stays until closed,
- * failing backend commands with -EPIPE. Process context.
+ * Revokes every window (later touches SIGBUS), lets go of the eventfds the
+ * frontend's VMM attached to the notifiers, fails the accesses still queued,
+ * and leaves a PEER_GONE record; the session stays until closed, failing
+ * backend commands with -EPIPE. Process context.
  */
 void vbackend_session_peer_gone(struct vbackend_session *s, int error)
 {
@@ -384,6 +385,8 @@ void vbackend_session_peer_gone(struct vbackend_session *s, int error)
 	}
 	WRITE_ONCE(s->dead, true);
 	vbackend_windows_revoke_all(s);
+	vbackend_kick_sources_detach(s);
+	vbackend_irq_sinks_detach(s);
 	mutex_unlock(&s->lock);
 
 	spin_lock_irq(&s->evq.lock);

@@ -362,6 +362,7 @@ int vbackend_session_release(struct inode *inode, struct file *file);
 void vbackend_evq_init(struct vbackend_evq *q);
 void vbackend_evq_push(struct vbackend_evq *q, struct vbackend_evnode *n);
 void vbackend_evq_peer_state(struct vbackend_evq *q, bool bound);
+void vbackend_session_event(struct vbackend_session *s, u32 type);
 void vbackend_evq_remove(struct vbackend_evq *q, struct vbackend_evnode *n);
 void vbackend_evq_drain(struct vbackend_evq *q);
 void vbackend_evq_shutdown(struct vbackend_evq *q, bool hup);
@@ -420,7 +421,7 @@ bool vbackend_kicks_in(struct vbackend_session *s, u8 space, u64 start,
 int vbackend_kick_export(struct vbackend_session *s, u32 cursor,
 			 struct vbackend_kick *out, struct file **file);
 int vbackend_kick_set_source(struct vbackend_session *s, u32 id, int fd);
-void vbackend_kick_sources_drop(struct vbackend_session *s);
+void vbackend_kick_sources_detach(struct vbackend_session *s);
 void vbackend_kicks_free(struct vbackend_session *s);
 
 /* irq.c */
@@ -430,7 +431,7 @@ int vbackend_irq_export(struct vbackend_session *s, u32 cursor, bool direct,
 			struct vbackend_irq *out, struct file **file);
 void vbackend_irq_direct(struct vbackend_session *s, u32 id, struct file *file);
 int vbackend_irq_set_sink(struct vbackend_session *s, u32 id, int fd);
-void vbackend_irq_sinks_drop(struct vbackend_session *s);
+void vbackend_irq_sinks_detach(struct vbackend_session *s);
 void vbackend_irqs_free(struct vbackend_session *s);
 
 /* ioctl.c */

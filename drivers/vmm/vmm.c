@@ -129,11 +129,11 @@ static void vbackend_vmm_release(struct vbackend_session *s)
 	spin_unlock_irq(&fe->lock);
 
 	if (b) {
-		/* revokes its windows before the memory below goes */
+		/*
+		 * revokes its windows before the memory below goes, and lets
+		 * go of the eventfds this VMM attached
+		 */
 		vbackend_session_peer_gone(b, 0);
-		/* and lets go of the eventfds this VMM attached */
-		vbackend_kick_sources_drop(b);
-		vbackend_irq_sinks_drop(b);
 		vbackend_session_put(b);
 	}
 	vbackend_vmm_mem_free(&fe->mem);
@@ -203,7 +203,7 @@ static void vbackend_vmm_notifiers_changed(struct vbackend_session *s)
 
 	spin_lock_irq(&fe->lock);
 	if (fe->vmm && fe->backend == s)
-		vbackend_evq_push(&fe->vmm->evq, &fe->vmm->evq.notifiers);
+		vbackend_session_event(fe->vmm, VBACKEND_EVENT_NOTIFIERS);
 	spin_unlock_irq(&fe->lock);
 }
 
@@ -474,7 +474,7 @@ static long vbackend_vmm_reset(struct vbackend_vmm_frontend *fe,
 	b = vbackend_vmm_backend_get(fe);
 	if (!b)
 		return -ENOTCONN;
-	vbackend_evq_push(&b->evq, &b->evq.reset);
+	vbackend_session_event(b, VBACKEND_EVENT_RESET);
 	vbackend_session_put(b);
 	return 0;
 }
@@ -500,7 +500,7 @@ static long vbackend_vmm_add_memory(struct vbackend_vmm_frontend *fe,
 		return ret;
 	b = vbackend_vmm_backend_get(fe);
 	if (b) {
-		vbackend_evq_push(&b->evq, &b->evq.memory);
+		vbackend_session_event(b, VBACKEND_EVENT_MEMORY);
 		vbackend_session_put(b);
 	}
 	return 0;
