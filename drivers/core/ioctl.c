@@ -3,8 +3,9 @@
  * vbackend: ioctl dispatch and discovery.
  *
  * The core owns the discovery, binding and backend commands; whatever it
- * does not know is offered to each provider in turn (the vhost pattern), so
- * a provider's frontend-side commands live with the provider.
+ * does not know goes to the frontend the session is, or may become (the
+ * vhost pattern of layered -ENOIOCTLCMD), so a frontend's commands live
+ * with the frontend.
  *
  * Commands are matched on their type and number alone (the DRM and pidfs
  * way). The size and direction bits only say which version of the
@@ -108,6 +109,6 @@ long vbackend_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case _IOC_NR(VBACKEND_IRQ_DEL):
 		return vbackend_irq_del(s, uarg);
 	default:
-		return vbackend_providers_ioctl(s, _IOC_NR(cmd), uarg);
+		return vbackend_frontend_ioctl(s, _IOC_NR(cmd), uarg);
 	}
 }

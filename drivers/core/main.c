@@ -86,27 +86,36 @@ u32 vbackend_provider_mask(void)
 	return mask;
 }
 
+static const struct vbackend_frontend_ops *const vbackend_frontends[] = {
+	&vbackend_vmm_frontend_ops,
+};
+
 /**
- * vbackend_providers_ioctl() - offer a command the core does not own to
- * every provider
+ * vbackend_frontend_ioctl() - a command the core does not own: the one that
+ * makes a session a frontend, or a frontend's own
  * @s: session
  * @nr: the command's number, _IOC_NR() (see vbackend_ioctl())
  * @uarg: its argument
  *
- * Return: the first provider's answer that is not -ENOIOCTLCMD, or -ENOTTY.
+ * Return: the frontend's answer, or -ENOTTY when the command is not one
+ * of the frontend @s is (if any).
  */
-long vbackend_providers_ioctl(struct vbackend_session *s, unsigned int nr,
-			      void __user *uarg)
+long vbackend_frontend_ioctl(struct vbackend_session *s, unsigned int nr,
+			     void __user *uarg)
 {
+	const struct vbackend_frontend_ops *ops;
 	unsigned int i;
 	long ret;
 
-	for (i = 0; i < ARRAY_SIZE(vbackend_providers); i++) {
-		if (!vbackend_providers[i]->ioctl)
-			continue;
-		ret = vbackend_providers[i]->ioctl(s, nr, uarg);
-		if (ret != -ENOIOCTLCMD)
-			return ret;
+	for (i = 0; i < ARRAY_SIZE(vbackend_frontends); i++) {
+		ops = vbackend_frontends[i];
+		/* on any session: a bound one gets -EISCONN */
+		if (nr == ops->create_nr)
+			return ops->create(s, uarg);
+		if (vbackend_session_frontend(s, ops)) {
+			ret = ops->ioctl(s, nr, uarg);
+			return ret == -ENOIOCTLCMD ? -ENOTTY : ret;
+		}
 	}
 	return -ENOTTY;
 }
@@ -220,10 +229,16 @@ static bool vbackend_provider_valid(const struct vbackend_provider *p)
 {
 	bool windows = p->caps & VBACKEND_PROVIDER_CAP_WINDOWS;
 
-	return p->bind && p->unbind && (!p->ioctl || p->release) &&
+	return p->bind && p->unbind &&
 	       (!windows || (p->window_check && p->window_fault)) &&
 	       (!p->range_claim || p->range_release) &&
 	       (!p->irq_targets || p->irq_raise);
+}
+
+/* Every frontend op is mandatory. */
+static bool vbackend_frontend_valid(const struct vbackend_frontend_ops *f)
+{
+	return f->prov && f->create && f->ioctl && f->release;
 }
 
 static int __init vbackend_init(void)
@@ -235,6 +250,11 @@ static int __init vbackend_init(void)
 		if (WARN(!vbackend_provider_valid(vbackend_providers[i]),
 			 "vbackend: provider %s lacks a mandatory op\n",
 			 vbackend_providers[i]->name))
+			return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(vbackend_frontends); i++)
+		if (WARN(!vbackend_frontend_valid(vbackend_frontends[i]),
+			 "vbackend: frontend %s lacks a mandatory op\n",
+			 vbackend_frontends[i]->prov->name))
 			return -EINVAL;
 	vbackend_mnt = kern_mount(&vbackend_fs_type);
 	if (IS_ERR(vbackend_mnt))

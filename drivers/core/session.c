@@ -106,7 +106,7 @@ int vbackend_session_release(struct inode *inode, struct file *file)
 		s->prov->unbind(s);
 		break;
 	case VBACKEND_ROLE_FRONTEND:
-		s->prov->release(s);
+		s->fe_ops->release(s);
 		break;
 	case VBACKEND_ROLE_UNBOUND:
 		break;
@@ -130,18 +130,19 @@ struct vbackend_session *vbackend_session_from_file(struct file *file)
 }
 
 /**
- * vbackend_session_frontend() - provider data of a frontend-side session
+ * vbackend_session_frontend() - the data of a frontend session
  * @s: session
- * @prov: the provider that must own it
+ * @ops: what it must be a frontend of
  *
- * Return: the provider's data, or NULL when @s is not a frontend of @prov.
+ * Return: its &vbackend_session.prov_data, or NULL when @s is not a
+ * frontend of @ops.
  */
 void *vbackend_session_frontend(struct vbackend_session *s,
-				const struct vbackend_provider *prov)
+				const struct vbackend_frontend_ops *ops)
 {
 	/* pairs with the smp_store_release() that publishes the role */
 	if (smp_load_acquire(&s->role) != VBACKEND_ROLE_FRONTEND ||
-	    s->prov != prov)
+	    s->fe_ops != ops)
 		return NULL;
 	return s->prov_data;
 }
@@ -225,8 +226,9 @@ static const struct vbackend_provider *vbackend_parse_target(char *target,
 }
 
 /*
- * An unbound session takes @role with @prov, once. The provider (and its
- * data) are published before the role; see vbackend_session_frontend().
+ * An unbound session takes @role with @prov, once. The provider, the
+ * frontend ops and their data are published before the role; see
+ * vbackend_session_frontend().
  */
 static void vbackend_session_set_role(struct vbackend_session *s,
 				      enum vbackend_role role)
@@ -237,16 +239,16 @@ static void vbackend_session_set_role(struct vbackend_session *s,
 }
 
 /**
- * vbackend_session_become_frontend() - make an unbound session the
- * frontend side of @prov (VBACKEND_VMM_CREATE)
+ * vbackend_session_become_frontend() - make an unbound session a
+ * frontend of @ops (VBACKEND_VMM_CREATE)
  * @s: session
- * @prov: the provider that owns the frontend
+ * @ops: what the frontend is
  * @data: its per-frontend data, &vbackend_session.prov_data
  *
  * Return: 0, or -EISCONN when @s is bound already (@data is then not used).
  */
 int vbackend_session_become_frontend(struct vbackend_session *s,
-				     const struct vbackend_provider *prov,
+				     const struct vbackend_frontend_ops *ops,
 				     void *data)
 {
 	int ret = 0;
@@ -255,7 +257,8 @@ int vbackend_session_become_frontend(struct vbackend_session *s,
 	if (s->role != VBACKEND_ROLE_UNBOUND) {
 		ret = -EISCONN;
 	} else {
-		s->prov = prov;
+		s->prov = ops->prov;
+		s->fe_ops = ops;
 		s->prov_data = data;
 		vbackend_session_set_role(s, VBACKEND_ROLE_FRONTEND);
 	}

@@ -149,9 +149,9 @@ enum vbackend_role {
  * struct vbackend_provider - one mechanism that reaches frontends
  *
  * Every op is mandatory unless marked optional (the include/linux/vdpa.h
- * convention); vbackend_provider_valid() checks that at load. Ops marked
- * "frontend side" are for a provider whose frontend is itself a session
- * (the VMM): it owns that session's commands and its release.
+ * convention); vbackend_provider_valid() checks that at load. All ops act
+ * on backend sessions: a frontend that is itself a session (the VMM) is a
+ * &struct vbackend_frontend_ops, not more ops here.
  *
  * @id: VBACKEND_PROVIDER_*
  * @name: target-string prefix
@@ -161,10 +161,6 @@ enum vbackend_role {
  *        with the session lock held
  * @unbind: detach a backend session; after it returns no new access is
  *          submitted to it. Called at release, without the session lock.
- * @release: tear down a frontend-side session at release; frontend side
- *           (mandatory with @ioctl)
- * @ioctl: provider-owned commands, by number (_IOC_NR()); -ENOIOCTLCMD for
- *         others; frontend side, optional
  * @window_check: may [gpa, gpa + size) with @flags be mapped? Session lock
  *                held; mandatory with VBACKEND_PROVIDER_CAP_WINDOWS
  * @window_may_write: may a window over [gpa, gpa + size), accepted as
@@ -199,9 +195,6 @@ struct vbackend_provider {
 	u32 irq_targets;
 	int (*bind)(struct vbackend_session *s, char *args);
 	void (*unbind)(struct vbackend_session *s);
-	void (*release)(struct vbackend_session *s);
-	long (*ioctl)(struct vbackend_session *s, unsigned int nr,
-		      void __user *uarg);
 	int (*window_check)(struct vbackend_session *s, u64 gpa, u64 size,
 			    u32 flags);
 	int (*window_may_write)(struct vbackend_session *s, u64 gpa, u64 size);
@@ -225,16 +218,44 @@ struct vbackend_provider {
 };
 
 /**
+ * struct vbackend_frontend_ops - a frontend that is itself a session
+ *
+ * The VMM-fed frontend: a process drives it through a session of its own
+ * and backends reach it through @prov. Every op is mandatory.
+ *
+ * @prov: the provider backends bind to this frontend through
+ * @create_nr: _IOC_NR() of the command that makes an unbound session
+ *             this frontend
+ * @create: that command; makes the session the frontend with
+ *          vbackend_session_become_frontend()
+ * @ioctl: the frontend's other commands, by number (_IOC_NR());
+ *         -ENOIOCTLCMD for others
+ * @release: tear the frontend down when its file is released
+ */
+struct vbackend_frontend_ops {
+	const struct vbackend_provider *prov;
+	unsigned int create_nr;
+	long (*create)(struct vbackend_session *s, void __user *uarg);
+	long (*ioctl)(struct vbackend_session *s, unsigned int nr,
+		      void __user *uarg);
+	void (*release)(struct vbackend_session *s);
+};
+
+/**
  * struct vbackend_session - everything one open file of /dev/vbackend owns
  * @ref: the file holds one; so does anyone who reaches the session through
  *       a provider link (e.g. a VMM forwarding an access)
  * @inode: private inode whose mapping carries this session's window mmaps,
  *         so revocation zaps this session's mappings only
- * @lock: protects @role, @prov, @dead, @next_pgoff and the id tables
+ * @lock: protects @role, @prov, @fe_ops, @dead, @next_pgoff and the id
+ *        tables
  * @role: what the session is; set once, under @lock
  * @dead: the frontend is gone; backend operations fail with -EPIPE
- * @prov: provider behind the session, set together with @role
- * @prov_data: the provider's per-session state
+ * @prov: provider behind the session, set together with @role: the one a
+ *        backend bound through, or the one a frontend's backends bind
+ *        through
+ * @fe_ops: what a frontend session is, set together with @role
+ * @prov_data: the provider's (or the frontend's) per-session state
  * @revoke_sem: window faults (read) against window revocation (write)
  * @next_pgoff: mmap offset (in pages) of the next window
  * @windows: id -> &struct vbackend_window
@@ -255,6 +276,7 @@ struct vbackend_session {
 	enum vbackend_role role;
 	bool dead;
 	const struct vbackend_provider *prov;
+	const struct vbackend_frontend_ops *fe_ops;
 	void *prov_data;
 	struct rw_semaphore revoke_sem;
 	unsigned long next_pgoff;
@@ -320,8 +342,8 @@ struct inode *vbackend_alloc_inode(void);
 const struct vbackend_provider *vbackend_provider_by_id(u32 id);
 const struct vbackend_provider *vbackend_provider_by_name(const char *name);
 u32 vbackend_provider_mask(void);
-long vbackend_providers_ioctl(struct vbackend_session *s, unsigned int nr,
-			      void __user *uarg);
+long vbackend_frontend_ioctl(struct vbackend_session *s, unsigned int nr,
+			     void __user *uarg);
 
 /* args.c */
 int vbackend_args_in(void *karg, size_t ksize, const void __user *uarg);
@@ -343,7 +365,7 @@ struct vbackend_session *vbackend_session_from_file(struct file *file);
 void vbackend_session_get(struct vbackend_session *s);
 void vbackend_session_put(struct vbackend_session *s);
 void *vbackend_session_frontend(struct vbackend_session *s,
-				const struct vbackend_provider *prov);
+				const struct vbackend_frontend_ops *ops);
 int vbackend_session_backend_lock(struct vbackend_session *s);
 int vbackend_session_id_lock(struct vbackend_session *s, void __user *uarg,
 			     u32 *id);
@@ -352,7 +374,7 @@ long vbackend_session_bind(struct vbackend_session *s, void __user *uarg);
 long vbackend_session_get_info(struct vbackend_session *s, void __user *uarg);
 u32 vbackend_session_irq_targets(struct vbackend_session *s);
 int vbackend_session_become_frontend(struct vbackend_session *s,
-				     const struct vbackend_provider *prov,
+				     const struct vbackend_frontend_ops *ops,
 				     void *data);
 void vbackend_session_peer_gone(struct vbackend_session *s, int error);
 int vbackend_session_open(struct inode *inode, struct file *file);
@@ -441,8 +463,9 @@ long vbackend_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 void vbackend_stats_init(void);
 void vbackend_stats_exit(void);
 
-/* providers */
+/* providers, and the frontend that is a session */
 extern const struct vbackend_provider vbackend_vmm_provider;
 extern const struct vbackend_provider vbackend_xen_provider;
+extern const struct vbackend_frontend_ops vbackend_vmm_frontend_ops;
 
 #endif /* VBACKEND_INTERNAL_H */

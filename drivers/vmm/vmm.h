@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vbackend VMM-fed provider: a userspace VMM (or test frontend) drives the
- * frontend side of a session pair through the same device node.
+ * vbackend VMM-fed frontend and provider: a userspace VMM (or test
+ * frontend) drives a frontend through a session of its own (frontend.c);
+ * backends bind to it through the "vmm" provider (provider.c).
  */
 #ifndef VBACKEND_VMM_H
 #define VBACKEND_VMM_H
@@ -61,6 +62,8 @@ struct vbackend_vmm_frontend {
 	struct vbackend_session *backend;
 	struct vbackend_vmm_memmap mem;
 };
+
+void vbackend_vmm_frontend_put(struct vbackend_vmm_frontend *fe);
 
 void vbackend_vmm_mem_init(struct vbackend_vmm_memmap *m);
 int vbackend_vmm_mem_add(struct vbackend_vmm_memmap *m,
