@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Host unit tests of libvbackend: no kernel, no /dev/vbackend. The virtio
+ * Host unit tests of libvbackend, and of vbackend-vhost-user's protocol
+ * parts: no kernel, no /dev/vbackend. The virtio
  * code runs over malloc'ed "guest RAM" through a fake session
  * (vb_internal.h); each test is forked so that a crash or a sanitizer
  * report is one "not ok" line. Usage: vb-unit [substring]
@@ -42,6 +43,7 @@ void tap_fail(const char *file, int line, const char *fmt, ...)
 
 static const struct vb_test *const suites[] = {
 	session_tests, mmio_tests, vq_tests, resume_tests, hostile_tests,
+	vhost_user_tests,
 };
 
 static bool selected(const struct vb_test *t, const char *filter)

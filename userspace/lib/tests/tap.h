@@ -43,5 +43,6 @@ extern const struct vb_test mmio_tests[];
 extern const struct vb_test vq_tests[];
 extern const struct vb_test resume_tests[];
 extern const struct vb_test hostile_tests[];
+extern const struct vb_test vhost_user_tests[];
 
 #endif /* VB_TAP_H */
