@@ -23,6 +23,10 @@
 # xen-repeat: build the module and the tools, then the Xen topology and the
 #        Xen bench N times each (tools/testing/xen/repeat.sh; N from the
 #        environment, default 5).
+# vhost-user: build the module, the tests and the tools, then N (from the
+#        environment, default 1) runs of the [vhost-user] guest: stock
+#        QEMU -accel kvm inside it, its KVM guest served by
+#        vbackend-vhost-user (tools/testing/vhost-user).
 # bench: build the module and tools/testing/bench, boot QEMU, run
 #        vbackend-bench (its table: build/bench-results.log), and check the
 #        guest the same way; then, when vbackend.ko has a Xen provider, the
@@ -37,7 +41,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-check}
-case $mode in check | demo | bench | xen-repeat) ;; *) die "usage: $0 check|demo|bench|xen-repeat" ;; esac
+case $mode in check | demo | bench | xen-repeat | vhost-user) ;;
+*) die "usage: $0 check|demo|bench|xen-repeat|vhost-user" ;;
+esac
 
 qemu_dir=$VB_TOP/tools/testing/qemu
 kver=$(need_kver)
@@ -249,6 +255,7 @@ boot() {
 	local initrd=$VB_BUILD/initramfs-$1.cpio.gz
 	local console=$VB_BUILD/$label.log results=$VB_BUILD/$label-results.log
 	local status=0 args=() qargs=() bins=$VB_BUILD/userspace mark=$label
+	local m=${BOOT_MODE:-$mode}
 	[ -z "$tests" ] || args+=(-t "$tests")
 	# demo and bench boot a quiet kernel and show its console: what the
 	# demo and the benchmark print is the point of them
@@ -256,13 +263,26 @@ boot() {
 	[ "$mode" != bench ] || bins=$VB_BUILD/bench
 	[ "${#VERDICT_ARGS[@]}" -gt 0 ] || mark=""
 	"$qemu_dir/mkinitramfs.sh" -o "$initrd" -m "$ko" "${args[@]}" \
-		-b "$bins" --mode "$mode" --timeout "$TEST_TIMEOUT" >/dev/null
+		-b "$bins" --mode "$m" --timeout "$TEST_TIMEOUT" >/dev/null
 	echo "# $label: booting ${kernel#"$VB_TOP"/} under QEMU TCG (timeout ${QEMU_TIMEOUT}s); console: ${console#"$VB_TOP"/}"
 	"$qemu_dir/run-qemu.sh" -k "$kernel" -i "$initrd" -l "$console" \
-		-r "$results" -t "$QEMU_TIMEOUT" -S "$mark" "${qargs[@]}" || status=$?
+		-r "$results" -t "$QEMU_TIMEOUT" -S "$mark" -m "${BOOT_MEM:-1024M}" \
+		"${qargs[@]}" || status=$?
 	echo "# $label: QEMU exited with status $status"
 	VERDICT_ARGS+=(-g "$label:$console:$results:$status")
 	phase "guest $label"
+}
+
+# vhost_user_check LABEL: the 6.1 guest with kvm-amd runs stock QEMU
+# -accel kvm, its vhost-user-blk-pci served by vbackend-vhost-user and the
+# unchanged sample (tools/testing/vhost-user). Of the tests, only
+# kvm_vmm_test goes in: it loads and holds KVM.
+vhost_user_check() {
+	rm -rf "$VB_BUILD/tests-vu"
+	mkdir -p "$VB_BUILD/tests-vu"
+	cp "$VB_BUILD/tests/kvm_vmm_test" "$VB_BUILD/tests-vu/"
+	BOOT_MODE=vhost-user BOOT_MEM=2048M boot "$1" "" "$VB_BUILD/tests-vu" \
+		"/boot/vmlinuz-$kver" "$VB_BUILD/vbackend.ko"
 }
 
 # boot_line LABEL KVER: the kselftests and virtio tests on that kernel line
@@ -318,6 +338,18 @@ elif [ "$mode" = xen-repeat ]; then
 		build_module "$kver" "$VB_BUILD/vbackend.ko" || exit 1
 	step "build: userspace" "$logs/userspace.log" build_userspace || exit 1
 	exec "$VB_TOP/tools/testing/xen/repeat.sh" -n "${N:-5}" -m "$VB_BUILD/vbackend.ko"
+elif [ "$mode" = vhost-user ]; then
+	step "build: vbackend.ko for $kver" "$logs/module.log" \
+		build_module "$kver" "$VB_BUILD/vbackend.ko" || built=0
+	step "build: kselftests" "$logs/selftests.log" build_selftests || built=0
+	step "build: userspace" "$logs/userspace.log" build_userspace || built=0
+	if [ "$built" = 1 ]; then
+		for i in $(seq 1 "${N:-1}"); do
+			vhost_user_check "vhost-user-$i"
+		done
+	else
+		VERDICT_ARGS=(-n "not booted, a build failed")
+	fi
 elif [ "$mode" = bench ]; then
 	echo "# building vbackend.ko for $kver and vbackend-bench"
 	step "build: vbackend.ko for $kver" "$logs/module.log" \

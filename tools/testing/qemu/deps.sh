@@ -30,6 +30,7 @@ pkgs=(
 	xenstore-utils		# xenstore-read/-write for the launcher
 	libxen-dev		# the libxendevicemodel baseline (make bench)
 	e2fsprogs		# mke2fs for the domUs, e2fsck for dom0
+	fio			# the [vhost-user] inner guest's I/O
 )
 
 missing=()

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mkinitramfs.sh -o OUT.cpio.gz -m vbackend.ko [-t TESTDIR] [-b BINDIR]
-#                [--mode check|demo|bench|soak] [--timeout SECS]
+#                [--mode check|demo|bench|soak|vhost-user] [--timeout SECS]
 #                [--duration MINUTES]
 #
 # Build the test guest's initramfs: static busybox, the init script next to
@@ -10,7 +10,8 @@
 # /lib/kvm, every *_test executable of TESTDIR
 # as /tests/*, every executable of BINDIR in /bin (the userspace tools), and
 # /etc/vbackend-test.conf with the mode, the per-binary timeout and the
-# soak's duration (DURATION, minutes; default 10).
+# soak's duration (DURATION, minutes; default 10). Mode vhost-user adds
+# the [vhost-user] topology (tools/testing/vhost-user/pack.sh).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ -z "$out" ] || [ -z "$ko" ]; then usage; fi
-case $mode in check | demo | bench | soak) ;; *) usage ;; esac
+case $mode in check | demo | bench | soak | vhost-user) ;; *) usage ;; esac
 case $duration in '' | *[!0-9]*) usage ;; esac
 [ -f "$ko" ] || { echo "mkinitramfs: no module $ko" >&2; exit 1; }
 
@@ -63,8 +64,8 @@ fi
 # they load, for kvm_vmm_test and vbackend-bench's KVM guest (they skip
 # when the modules are missing, as for the debug kernel, whose modules
 # are not installed). Decompressed: 6.12's ship as .ko.xz.
-if [ -n "$tests" ] || [ "$mode" = bench ]; then
-	kver=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+kver=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+if [ -n "$tests" ] || [ "$mode" = bench ] || [ "$mode" = vhost-user ]; then
 	mkdir -p "$root/lib/kvm"
 	for m in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd; do
 		f=/lib/modules/$kver/kernel/$m.ko
@@ -79,6 +80,9 @@ if [ -n "$bins" ]; then
 	for b in "$bins"/*; do
 		[ -f "$b" ] && [ -x "$b" ] && cp "$b" "$root/bin/"
 	done
+fi
+if [ "$mode" = vhost-user ]; then
+	"$here/../vhost-user/pack.sh" "$root" "$kver"
 fi
 # Dynamic binaries (the sanitizer builds) bring the libraries ldd names,
 # at the same paths, and the loader.
