@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 	lfd = listen_on(o.socket);
 	if (sigfd < 0 || lfd < 0)
 		return 1;
-	printf(PROG ": listening on %s\n", o.socket);
+	printf(PROG ": listening on %s (pid %d)\n", o.socket, (int)getpid());
 	fflush(stdout);
 	for (;;) {
 		p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };

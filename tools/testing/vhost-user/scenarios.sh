@@ -33,20 +33,33 @@ vu_children() {
 	done
 }
 
-# vu_sample NAME PID: the bridge's switches and CPU ticks, its status line
-# (SIGUSR1), and the sample's (its child, same log) into $VU_LOG/NAME
+# vu_count PATTERN: lines of the blk bridge's log (and its backend's) with it
+vu_count() {
+	grep -c -- "$1" "$VU_LOG/blk.log"
+}
+
+# vu_sample NAME PID: one line into $VU_LOG/NAME: the bridge's voluntary
+# switches and CPU ticks, its register accesses (its SIGUSR1 status line)
+# and the kicks of every queue (its backend's, a child in the same log),
+# "none" for a figure that did not come
 vu_sample() {
+	b0=$(vu_count 'status: ')
+	s0=$(vu_count ' q0 ')
 	# shellcheck disable=SC2046 # the bridge and its children
 	kill -USR1 "$2" $(vu_children "$2") 2>/dev/null
-	sleep 0.5
-	{
-		sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$2/status"
-		awk '{ print $14 + $15 }' "/proc/$2/stat"
-		grep -o '[0-9]* register accesses' "$VU_LOG/blk.log" | tail -n 1 | cut -d' ' -f1
-		# kicks of every queue in the sample's last status line
-		grep ' q0 ' "$VU_LOG/blk.log" | tail -n 1 | grep -o 'kicks=[0-9]*' |
-			cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }'
-	} >"$VU_LOG/$1"
+	n=0
+	while { [ "$(vu_count 'status: ')" -le "$b0" ] ||
+		[ "$(vu_count ' q0 ')" -le "$s0" ]; } && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	sw=$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$2/status")
+	cpu=$(awk '{ print $14 + $15 }' "/proc/$2/stat")
+	acc=$(grep 'status: ' "$VU_LOG/blk.log" | tail -n 1 |
+		sed -n 's/.* \([0-9]*\) register accesses.*/\1/p')
+	kicks=$(grep ' q0 ' "$VU_LOG/blk.log" | tail -n 1 | grep -o 'kicks=[0-9]*' |
+		cut -d= -f2 | awk '{ s += $1; n++ } END { if (n) print s }')
+	echo "${sw:-none} ${cpu:-none} ${acc:-none} ${kicks:-none}" >"$VU_LOG/$1"
 }
 
 # vu_wait_socket PATH: up to 5 s for a bridge to listen
@@ -74,17 +87,22 @@ vu_inner_qemu() {
 }
 
 # vu_bridge NAME ARGS...: a bridge (--once) in the background, its output
-# in $VU_LOG/NAME.log, its pid in NAME.pid, its exit status in NAME.status
+# in $VU_LOG/NAME.log, its exit status in NAME.status; its pid, as it
+# says it, in NAME.pid once it listens (5 s at most)
 vu_bridge() {
 	name=$1
 	shift
 	(
-		vbackend-vhost-user --once "$@" >"$VU_LOG/$name.log" 2>&1 &
-		echo $! >"$VU_LOG/$name.pid"
-		wait $!
+		vbackend-vhost-user --once "$@" >"$VU_LOG/$name.log" 2>&1
 		echo $? >"$VU_LOG/$name.status"
 	) &
-	while [ ! -s "$VU_LOG/$name.pid" ]; do sleep 0.05; done
+	n=0
+	while ! grep -q 'listening on .* (pid [0-9]*)$' "$VU_LOG/$name.log" 2>/dev/null &&
+		[ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	sed -n 's/.*listening on .* (pid \([0-9]*\))$/\1/p' "$VU_LOG/$name.log" >"$VU_LOG/$name.pid"
 }
 
 # vu_status NAME: a bridge's exit status, once it is there (10 s at most)
@@ -144,7 +162,8 @@ vu_scenarios() {
 	grep -q 'front-end connected; backend [0-9]* serves 2 queues' $VU_LOG/blk.log
 	result $? "vhost-user: QEMU connected to the blk bridge, its backend serves 2 queues"
 
-	if [ -s $VU_LOG/begin ] && [ -s $VU_LOG/end ]; then
+	if [ -s $VU_LOG/begin ] && [ -s $VU_LOG/end ] &&
+		! grep -q none $VU_LOG/begin $VU_LOG/end; then
 		# shellcheck disable=SC2046 # four numbers per file
 		set -- $(cat $VU_LOG/begin) $(cat $VU_LOG/end)
 		sw=$(($5 - $1)) cpu=$(($6 - $2)) acc=$(($7 - $3)) kicks=$(($8 - $4))
@@ -152,7 +171,7 @@ vu_scenarios() {
 		[ $sw -le 2 ] && [ $cpu -le 1 ] && [ $acc -eq 0 ] && [ $kicks -gt 0 ]
 		result $? "vhost-user: the bridge stays off the data path: $kicks kicks reached the backend while the bridge made $acc register accesses, $sw voluntary switches, $cpu CPU ticks"
 	else
-		result 1 "vhost-user: the bridge was not sampled around the I/O phase"
+		result 1 "vhost-user: the bridge was not sampled around the I/O phase (before: $(cat $VU_LOG/begin 2>/dev/null), after: $(cat $VU_LOG/end 2>/dev/null))"
 	fi
 
 	last=blk
@@ -173,7 +192,8 @@ vu_scenarios() {
 			grep -q 'frontend gone' "$VU_LOG/$b.log"
 		result $? "vhost-user: the $b bridge and its backend end with the guest (status $st)"
 	done
-	for b in blk $bridges; do
+	[ "$last" = blk ] || bridges="blk $bridges"
+	for b in $bridges; do
 		say "# vhost-user: $b bridge log:"
 		grep -v '^vbackend-vhost-user: [A-Z_]*$' "$VU_LOG/$b.log" | tail -n 12 |
 			while IFS= read -r l; do say "#   $l"; done
