@@ -119,6 +119,8 @@ struct vu_conn {
 };
 
 /* bridge.c */
+/* Set @c up for a front-end on @sock, @c->vmm ready; 0, or -1 with the
+ * reason. Either way vu_conn_fini() undoes it. */
 int vu_conn_init(struct vu_conn *c, int sock, char *err, size_t errlen);
 /* Handle one message: 0, or -1 with the reason (the connection ends). */
 int vu_conn_handle(struct vu_conn *c, struct vu_msg *m, char *err,

@@ -197,8 +197,13 @@ static enum end serve(const struct opts *o, int sock, int sigfd)
 		vu_vmm_close(&c.vmm, EXIT_MS);
 		return END_FAILED;
 	}
-	if (vu_vmm_wait_ready(&c.vmm, READY_MS, err, sizeof(err)) ||
-	    vu_conn_init(&c, sock, err, sizeof(err))) {
+	if (vu_vmm_wait_ready(&c.vmm, READY_MS, err, sizeof(err))) {
+		fprintf(stderr, PROG ": %s\n", err);
+		vu_vmm_close(&c.vmm, EXIT_MS);
+		return END_FAILED;
+	}
+	/* (from here on vu_conn_fini() undoes whatever vu_conn_init() did) */
+	if (vu_conn_init(&c, sock, err, sizeof(err))) {
 		fprintf(stderr, PROG ": %s\n", err);
 		goto out;
 	}
