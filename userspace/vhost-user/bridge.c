@@ -520,10 +520,16 @@ static int read_features(struct vu_conn *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Our eventfd behind the backend's config interrupt. */
+static int attach_config(struct vu_conn *c, char *err, size_t errlen)
+{
+	int r = vu_vmm_attach(&c->vmm, false, c->vmm.config_irq_id, c->config_efd);
+
+	return r ? fail("attaching to the config interrupt: %s", strerror(-r)) : 0;
+}
+
 int vu_conn_init(struct vu_conn *c, int sock, char *err, size_t errlen)
 {
-	int r;
-
 	c->sock = sock;
 	c->slave_fd = -1;
 	c->features = c->protocol = 0;
@@ -535,10 +541,7 @@ int vu_conn_init(struct vu_conn *c, int sock, char *err, size_t errlen)
 	c->config_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->config_efd < 0)
 		return fail("eventfd: %s", strerror(errno));
-	if (read_features(c, err, errlen))
-		return -1;
-	r = vu_vmm_attach(&c->vmm, false, c->vmm.config_irq_id, c->config_efd);
-	return r ? fail("attaching to the config interrupt: %s", strerror(-r)) : 0;
+	return read_features(c, err, errlen) ?: attach_config(c, err, errlen);
 }
 
 /* The backend's notifiers changed: give them the fds again. */
@@ -555,8 +558,7 @@ static int reattach(struct vu_conn *c, char *err, size_t errlen)
 		     attach(c, false, i, c->vr[i].call_fd, err, errlen)))
 			return -1;
 	}
-	r = vu_vmm_attach(&c->vmm, false, c->vmm.config_irq_id, c->config_efd);
-	return r ? fail("attaching to the config interrupt: %s", strerror(-r)) : 0;
+	return attach_config(c, err, errlen);
 }
 
 int vu_conn_vmm_events(struct vu_conn *c, char *err, size_t errlen)

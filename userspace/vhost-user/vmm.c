@@ -214,24 +214,24 @@ static bool notifiers_complete(const struct vu_vmm *v)
 	return v->config_irq_id != VU_NO_ID;
 }
 
-/* The device's queues: those with a QueueNumMax. */
+/* The device's queues: those with a QueueNumMax; set once, when all read. */
 static int count_queues(struct vu_vmm *v)
 {
+	unsigned int n = 0;
 	uint32_t max;
 	int r;
 
-	v->nr_queues = 0;
-	for (unsigned int i = 0; i < VU_MAX_VRINGS; i++) {
-		r = vu_reg_write(v, VIRTIO_MMIO_QUEUE_SEL, i);
+	for (; n < VU_MAX_VRINGS; n++) {
+		r = vu_reg_write(v, VIRTIO_MMIO_QUEUE_SEL, n);
 		if (!r)
 			r = vu_reg_read(v, VIRTIO_MMIO_QUEUE_NUM_MAX, &max);
 		if (r)
 			return r;
 		if (!max)
 			break;
-		v->queue_num_max[i] = max;
-		v->nr_queues++;
+		v->queue_num_max[n] = max;
 	}
+	v->nr_queues = n;
 	return 0;
 }
 
@@ -284,8 +284,11 @@ int vu_vmm_wait_ready(struct vu_vmm *v, long timeout_ms, char *err,
 					 magic);
 				return -1;
 			}
+			/* the queues once; the notifiers until they are all there */
+			if (!r && !v->nr_queues)
+				r = count_queues(v);
 			if (!r)
-				r = count_queues(v) ?: list_notifiers(v);
+				r = vu_vmm_refresh(v);
 			if (!r && v->nr_queues && notifiers_complete(v))
 				return 0;
 			if (r && r != -ENXIO) {

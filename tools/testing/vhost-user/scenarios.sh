@@ -26,11 +26,11 @@ vu_has() {
 	case ",$VU_SCENARIOS," in *",$1,"*) true ;; *) false ;; esac
 }
 
-# vu_children PID: its child processes (busybox has no pgrep)
-vu_children() {
-	for p in /proc/[0-9]*; do
-		[ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
-	done
+# vu_backend NAME: the pid of the backend bridge NAME started last, as it
+# says it
+vu_backend() {
+	sed -n 's/.*front-end connected; backend \([0-9]*\) .*/\1/p' "$VU_LOG/$1.log" |
+		tail -n 1
 }
 
 # vu_sample NAME PID: one line into $VU_LOG/NAME: the bridge's voluntary
@@ -40,8 +40,7 @@ vu_children() {
 # meanwhile: a burst of processes here while it runs I/O is where QEMU's
 # nested SVM lost it (README, "Known").
 vu_sample() {
-	backend=$(sed -n 's/.*front-end connected; backend \([0-9]*\) .*/\1/p' "$VU_LOG/blk.log" |
-		tail -n 1)
+	backend=$(vu_backend blk)
 	kill -USR1 "$2" ${backend:+"$backend"} 2>/dev/null
 	sleep 1
 	sw=$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$2/status")
@@ -51,13 +50,6 @@ vu_sample() {
 	kicks=$(grep ' q0 ' "$VU_LOG/blk.log" | tail -n 1 | grep -o 'kicks=[0-9]*' |
 		cut -d= -f2 | awk '{ s += $1; n++ } END { if (n) print s }')
 	echo "${sw:-none} ${cpu:-none} ${acc:-none} ${kicks:-none}" >"$VU_LOG/$1"
-}
-
-# vu_wait_socket PATH: up to 5 s for a bridge to listen
-vu_wait_socket() {
-	n=0
-	while [ ! -S "$1" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
-	[ -S "$1" ]
 }
 
 vu_inner_qemu() {
@@ -110,10 +102,9 @@ VU_BLK="--socket $VU_LOG/blk.sock --device blk,image=$VU_LOG/disk.img,queues=2"
 vu_kill_restart() {
 	sleep 1
 	pid=$(cat $VU_LOG/blk.pid)
-	kids=$(vu_children "$pid")
-	# shellcheck disable=SC2086 # the pids
-	kill -9 "$pid" $kids
-	say "# vhost-user: killed the blk bridge $pid and its backend $kids"
+	kid=$(vu_backend blk)
+	kill -9 "$pid" ${kid:+"$kid"}
+	say "# vhost-user: killed the blk bridge $pid and its backend $kid"
 	# shellcheck disable=SC2086 # its arguments
 	vu_bridge blk2 $VU_BLK
 }
@@ -123,11 +114,11 @@ vu_scenarios() {
 	truncate -s 64M $VU_LOG/disk.img
 	# shellcheck disable=SC2086 # its arguments
 	vu_bridge blk $VU_BLK
-	vu_wait_socket $VU_LOG/blk.sock
+	[ -s $VU_LOG/blk.pid ] && [ -S $VU_LOG/blk.sock ]
 	result $? "vhost-user: the blk bridge listens"
 	if vu_has rng; then
 		vu_bridge rng --socket $VU_LOG/rng.sock --device rng --verbose
-		vu_wait_socket $VU_LOG/rng.sock
+		[ -s $VU_LOG/rng.pid ] && [ -S $VU_LOG/rng.sock ]
 		result $? "vhost-user: the rng bridge listens"
 	fi
 	blk=$(cat $VU_LOG/blk.pid)
@@ -146,7 +137,7 @@ vu_scenarios() {
 		"VU: phase kill") vu_kill_restart ;;
 		"VU: phase rng-stuck")
 			# shellcheck disable=SC2046 # the bridge and its backend
-			kill -USR1 $(cat $VU_LOG/rng.pid) $(vu_children "$(cat $VU_LOG/rng.pid)")
+			kill -USR1 $(cat $VU_LOG/rng.pid) $(vu_backend rng)
 			;;
 		"VU: done") touch $VU_LOG/inner-done ;;
 		"VU: qemu-exit "*) echo "${line#VU: qemu-exit }" >$VU_LOG/qemu-status ;;
